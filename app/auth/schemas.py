@@ -1,0 +1,27 @@
+"""What the auth API reads and writes."""
+
+from marshmallow import Schema, fields, validate
+
+from app.users.schemas import UserSummary
+
+
+class LoginIn(Schema):
+    username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.Str(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+class LoginOut(Schema):
+    access_token = fields.Str()
+    refresh_token = fields.Str()
+    user = fields.Nested(UserSummary)
+
+
+class AccessTokenOut(Schema):
+    access_token = fields.Str()
+
+
+class LogoutIn(Schema):
+    refresh_token = fields.Str(
+        validate=validate.Length(max=4096),
+        metadata={"description": "Also revoke this refresh token (sign the device out completely)."},
+    )

@@ -1,0 +1,78 @@
+"""One error shape for every failure: `{code, status, message, errors?}`.
+
+flask-smorest already answers HTTP errors (404, 405, 422 ...) in this shape;
+here the rest is brought into line: authentication failures from
+flask-jwt-extended, an unavailable Redis or database (503), and anything
+unexpected (500, logged with its traceback, never shown to the caller).
+"""
+
+import logging
+from http import HTTPStatus
+
+import redis
+from flask import jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+def error_response(code, message, errors=None):
+    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def register_error_handlers(app):
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    def redis_unavailable(error):
+        log.error("redis_unavailable error=%s", type(error).__name__)
+        return error_response(503, "A required service (Redis) is unavailable; try again shortly.")
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        log.error("database_unavailable error=%s", type(error).__name__)
+        return error_response(503, "The database is unavailable; try again shortly.")
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return error_response(error.code or 500, error.description or HTTPStatus(error.code).phrase)
+        log.exception("unhandled_error error=%s", type(error).__name__)
+        return error_response(500, "Internal error; it has been logged.")
+
+
+def register_jwt_handlers(jwt):
+    """flask-jwt-extended's failures, all 401 in the common shape."""
+
+    @jwt.unauthorized_loader
+    def missing_token(reason):
+        return error_response(401, f"Authentication required: {reason}.")
+
+    @jwt.invalid_token_loader
+    def invalid_token(reason):
+        return error_response(401, f"Invalid token: {reason}.")
+
+    @jwt.expired_token_loader
+    def expired_token(header, payload):
+        return error_response(401, "The token has expired; sign in again or refresh it.")
+
+    @jwt.revoked_token_loader
+    def revoked_token(header, payload):
+        return error_response(401, "The token has been revoked; sign in again.")
+
+    @jwt.user_lookup_error_loader
+    def user_gone(header, payload):
+        return error_response(401, "The account behind this token is no longer active or its password changed.")
+
+    @jwt.needs_fresh_token_loader
+    def needs_fresh(header, payload):
+        return error_response(401, "A fresh sign-in is required for this action.")
+
+    @jwt.token_verification_failed_loader
+    def claims_failed(header, payload):
+        return error_response(401, "The token's claims were rejected.")

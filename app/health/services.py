@@ -1,0 +1,59 @@
+"""Is each part of the stack answering?"""
+
+import logging
+
+from celery.exceptions import TimeoutError as CeleryTimeout
+from flask import current_app
+from sqlalchemy import text
+
+from app.extensions import db, redis_client
+
+log = logging.getLogger(__name__)
+
+
+def _describe(error):
+    return f"error: {type(error).__name__}"
+
+
+def check_database():
+    try:
+        db.session.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as error:
+        db.session.rollback()
+        log.warning("health_database_failed error=%s", type(error).__name__)
+        return _describe(error)
+
+
+def check_redis():
+    try:
+        redis_client.ping()
+        return "ok"
+    except Exception as error:
+        log.warning("health_redis_failed error=%s", type(error).__name__)
+        return _describe(error)
+
+
+def check_worker():
+    """Round-trip a ping task; the message expires so no worker means no backlog."""
+    from tasks.system import ping
+
+    timeout = current_app.config["HEALTH_WORKER_TIMEOUT_SECONDS"]
+    try:
+        result = ping.apply_async(expires=timeout + 5)
+        try:
+            return "ok" if result.get(timeout=timeout) == "pong" else "error: unexpected answer"
+        finally:
+            result.forget()
+    except CeleryTimeout:
+        return "error: no worker answered within %gs" % timeout
+    except Exception as error:
+        log.warning("health_worker_failed error=%s", type(error).__name__)
+        return _describe(error)
+
+
+def health():
+    report = {"db": check_database(), "redis": check_redis()}
+    report["worker"] = check_worker() if report["redis"] == "ok" else "error: broker unavailable"
+    healthy = report["db"] == "ok" and report["redis"] == "ok"
+    return report, healthy

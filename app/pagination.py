@@ -1,0 +1,20 @@
+"""Paging SQLAlchemy 2.0 `select()` statements with flask-smorest's `@blp.paginate`."""
+
+from flask_smorest import Page
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+
+class SelectPage(Page):
+    """The view returns a `select()`; this counts it and fetches one page of it."""
+
+    @property
+    def items(self):
+        statement = self.collection.limit(self.page_params.page_size).offset(self.page_params.first_item)
+        return db.session.scalars(statement).all()
+
+    @property
+    def item_count(self):
+        counted = select(func.count()).select_from(self.collection.order_by(None).subquery())
+        return db.session.scalar(counted)

@@ -1,0 +1,35 @@
+"""Staff accounts."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models import TimestampMixin, UTCDateTime
+
+ADMIN = "admin"
+SUPERVISOR = "supervisor"
+CASHIER = "cashier"
+ROLES = (ADMIN, SUPERVISOR, CASHIER)
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'supervisor', 'cashier')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    # Stored lower-case: usernames are matched without regard to case.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised whenever every token issued so far must stop working
+    # (password change or reset, deactivation).
+    token_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def revoke_tokens(self):
+        self.token_version = (self.token_version or 1) + 1

@@ -1,0 +1,69 @@
+"""What the users API reads and writes."""
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from app.users.models import ROLES
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+# Long enough to be worth guessing against, short enough that hashing a
+# hostile 1 MB "password" cannot tie up a worker.
+PASSWORD_LENGTH = validate.Length(min=8, max=128)
+
+
+def validate_username(value):
+    if not USERNAME_PATTERN.match(value.strip().lower()):
+        raise ValidationError("2 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.")
+
+
+class UserOut(Schema):
+    id = fields.Int(dump_only=True)
+    username = fields.Str()
+    full_name = fields.Str()
+    role = fields.Str(metadata={"enum": list(ROLES)})
+    store_id = fields.Int()
+    is_active = fields.Bool()
+    last_login_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class UserSummary(Schema):
+    id = fields.Int()
+    username = fields.Str()
+    role = fields.Str()
+    full_name = fields.Str()
+
+
+class UserCreate(Schema):
+    username = fields.Str(required=True, validate=validate_username)
+    full_name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    role = fields.Str(required=True, validate=validate.OneOf(ROLES))
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
+
+
+class UserUpdate(Schema):
+    full_name = fields.Str(validate=validate.Length(min=1, max=120))
+    role = fields.Str(validate=validate.OneOf(ROLES))
+    is_active = fields.Bool()
+
+    @validates("full_name")
+    def _not_blank(self, value, **kwargs):
+        if not value.strip():
+            raise ValidationError("Must not be blank.")
+
+
+class UserQuery(Schema):
+    q = fields.Str(validate=validate.Length(max=64), metadata={"description": "Part of the username or full name."})
+    role = fields.Str(validate=validate.OneOf(ROLES))
+    is_active = fields.Bool()
+
+
+class PasswordReset(Schema):
+    new_password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
+
+
+class PasswordChange(Schema):
+    current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
+    new_password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)

@@ -1,0 +1,97 @@
+"""Staff accounts: creation, changes and the rules that keep an admin around."""
+
+from flask_smorest import abort
+from sqlalchemy import func, or_, select
+
+from app.auth.passwords import hash_password, verify_password
+from app.extensions import db
+from app.stores.models import default_store
+from app.users.models import ADMIN, User
+
+
+def normalize_username(username):
+    return username.strip().lower()
+
+
+def find_by_username(username):
+    return db.session.scalars(select(User).where(User.username == normalize_username(username))).first()
+
+
+def users_query(q=None, role=None, is_active=None):
+    query = select(User).order_by(User.username)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(or_(User.username.like(pattern), func.lower(User.full_name).like(pattern)))
+    if role:
+        query = query.where(User.role == role)
+    if is_active is not None:
+        query = query.where(User.is_active == is_active)
+    return query
+
+
+def get_user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, message=f"No user with id {user_id}.")
+    return user
+
+
+def create_user(*, username, full_name, role, password, store=None):
+    username = normalize_username(username)
+    if find_by_username(username) is not None:
+        abort(409, message=f"The username {username!r} is taken.", errors={"json": {"username": ["Already taken."]}})
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        role=role,
+        password_hash=hash_password(password),
+        store_id=(store or default_store()).id,
+        is_active=True,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _lock_active_admins():
+    """Lock the active admins' rows so two admins demoting each other cannot both succeed."""
+    return db.session.scalars(
+        select(User.id).where(User.role == ADMIN, User.is_active.is_(True)).order_by(User.id).with_for_update()
+    ).all()
+
+
+def update_user(user_id, changes):
+    user = get_user(user_id)
+    loses_admin = user.role == ADMIN and user.is_active and (
+        changes.get("role", ADMIN) != ADMIN or changes.get("is_active", True) is False
+    )
+    if loses_admin and _lock_active_admins() == [user.id]:
+        abort(409, message="This is the last active admin; make another admin first.")
+    if "full_name" in changes:
+        user.full_name = changes["full_name"].strip()
+    if "role" in changes:
+        user.role = changes["role"]
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            user.revoke_tokens()
+    db.session.commit()
+    return user
+
+
+def reset_password(user_id, new_password):
+    """An admin sets a new password; every token the user holds stops working."""
+    user = get_user(user_id)
+    user.password_hash = hash_password(new_password)
+    user.revoke_tokens()
+    db.session.commit()
+    return user
+
+
+def change_own_password(user, current_password, new_password):
+    if not verify_password(user.password_hash, current_password):
+        abort(422, message="The current password is wrong.", errors={"json": {"current_password": ["Wrong password."]}})
+    user.password_hash = hash_password(new_password)
+    user.revoke_tokens()
+    db.session.commit()
+    return user

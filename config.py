@@ -1,0 +1,193 @@
+"""Configuration, read from the environment in this one place.
+
+`config_for(name)` picks the class for `APP_ENV`. Development works with no
+environment at all: SQLite under `instance/`, secrets generated once and kept
+in `instance/secrets.json` so the API, the worker and beat share them, and
+the Midtrans keys of the in-repo simulator. Production refuses to start
+without real secrets (`ProductionConfig.problems`).
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+SIMULATOR_SERVER_KEY = "SB-Mid-server-simulator-dev-key"
+SIMULATOR_CLIENT_KEY = "SB-Mid-client-simulator-dev-key"
+MIDTRANS_SANDBOX_SNAP_URL = "https://app.sandbox.midtrans.com/snap/v1"
+MIDTRANS_SANDBOX_API_URL = "https://api.sandbox.midtrans.com"
+MIDTRANS_PRODUCTION_SNAP_URL = "https://app.midtrans.com/snap/v1"
+MIDTRANS_PRODUCTION_API_URL = "https://api.midtrans.com"
+
+# Values that must never reach production: the simulator keys and anything
+# that reads like a placeholder.
+_DEVELOPMENT_SECRET_MARKERS = ("simulator", "change-me", "changeme", "dev-", "development")
+
+
+def env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name, default=False):
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name, default):
+    value = env(name)
+    return default if value is None else int(value)
+
+
+def _instance_secrets():
+    """Secrets generated on first use and shared by every local process.
+
+    Created with O_EXCL so two processes starting together agree on one file.
+    """
+    path = INSTANCE_DIR / "secrets.json"
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        generated = {"SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET_KEY": secrets.token_urlsafe(48)}
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(generated, handle)
+    return json.loads(path.read_text())
+
+
+class Config:
+    APP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'pos.sqlite3'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+    CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
+
+    SECRET_KEY = env("SECRET_KEY")
+    JWT_SECRET_KEY = env("JWT_SECRET_KEY")
+    JWT_ACCESS_TOKEN_EXPIRES_MINUTES = env_int("JWT_ACCESS_TOKEN_EXPIRES_MINUTES", 30)
+    JWT_REFRESH_TOKEN_EXPIRES_DAYS = env_int("JWT_REFRESH_TOKEN_EXPIRES_DAYS", 7)
+
+    MIDTRANS_SERVER_KEY = env("MIDTRANS_SERVER_KEY", SIMULATOR_SERVER_KEY)
+    MIDTRANS_CLIENT_KEY = env("MIDTRANS_CLIENT_KEY", SIMULATOR_CLIENT_KEY)
+    MIDTRANS_IS_PRODUCTION = env_bool("MIDTRANS_IS_PRODUCTION", False)
+    MIDTRANS_SNAP_BASE_URL = env(
+        "MIDTRANS_SNAP_BASE_URL",
+        MIDTRANS_PRODUCTION_SNAP_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_SNAP_URL,
+    )
+    MIDTRANS_API_BASE_URL = env(
+        "MIDTRANS_API_BASE_URL",
+        MIDTRANS_PRODUCTION_API_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_API_URL,
+    )
+    MIDTRANS_NOTIFICATION_URL = env("MIDTRANS_NOTIFICATION_URL")
+
+    ORDER_PAYMENT_TTL_MINUTES = env_int("ORDER_PAYMENT_TTL_MINUTES", 30)
+    RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 120)
+    LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", "10 per minute")
+    PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
+    ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
+    EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    STORE_TIMEZONE = env("STORE_TIMEZONE", "Asia/Jakarta")
+
+    # Seconds the health check waits for a worker to answer its ping task.
+    HEALTH_WORKER_TIMEOUT_SECONDS = float(env("HEALTH_WORKER_TIMEOUT_SECONDS", "2"))
+    # Request bodies above this are refused with 413 before any parsing.
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Web POS API"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    # Served from the swagger-ui-bundle package so the docs work offline.
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        },
+        "info": {
+            "description": "Point of sale, inventory and online ordering with Midtrans payments. "
+            "Money is integer rupiah in fields ending `_idr`. Each operation states which roles may call it."
+        },
+    }
+
+    # Flask-Limiter: counters live in Redis so every API process shares them.
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "pos-limits"
+
+    @classmethod
+    def init(cls):
+        """Fill what depends on the environment at start-up rather than at import."""
+        if not cls.SECRET_KEY or not cls.JWT_SECRET_KEY:
+            generated = _instance_secrets()
+            cls.SECRET_KEY = cls.SECRET_KEY or generated["SECRET_KEY"]
+            cls.JWT_SECRET_KEY = cls.JWT_SECRET_KEY or generated["JWT_SECRET_KEY"]
+        return cls
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    DEBUG = env_bool("FLASK_DEBUG", False)
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pos_test")
+    # Tests wipe the app's Redis database between tests; the broker lives in
+    # another one so a running worker's queues survive the wipe.
+    REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/15")
+    CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+    CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
+    SECRET_KEY = env("SECRET_KEY", "testing-secret-key-not-for-production")
+    JWT_SECRET_KEY = env("JWT_SECRET_KEY", "testing-jwt-secret-key-not-for-production-use")
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+
+    @classmethod
+    def problems(cls):
+        """What stops production from starting, one readable line each."""
+        found = []
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY", "MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY", "DATABASE_URL"):
+            value = env(name)
+            if value is None:
+                found.append(f"{name} is not set")
+            elif name != "DATABASE_URL" and any(marker in value.lower() for marker in _DEVELOPMENT_SECRET_MARKERS):
+                found.append(f"{name} holds a development value")
+            elif name in ("SECRET_KEY", "JWT_SECRET_KEY") and len(value) < 32:
+                found.append(f"{name} is shorter than 32 characters")
+        if (env("DATABASE_URL") or "").startswith("sqlite"):
+            found.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
+        return found
+
+    @classmethod
+    def init(cls):
+        found = cls.problems()
+        if found:
+            raise RuntimeError("Refusing to start in production: " + "; ".join(found))
+        return cls
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_for(name=None):
+    name = name or env("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name].init()

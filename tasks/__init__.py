@@ -1,0 +1,1 @@
+"""Celery tasks: thin, take ids, call one service function, safe to run twice."""

@@ -1,0 +1,9 @@
+"""Tasks about the worker itself."""
+
+from celery import shared_task
+
+
+@shared_task(name="system.ping", acks_late=False, ignore_result=False)
+def ping():
+    """Answers the health check, proving a worker is consuming the queue."""
+    return "pong"

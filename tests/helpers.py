@@ -1,0 +1,25 @@
+"""Small helpers shared by tests."""
+
+import time
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05, message="condition"):
+    """Poll until `predicate()` is truthy; fail with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def count_rows(model, *where):
+    """Rows of `model` matching `where`, read in a fresh app context by the caller."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
