@@ -1,0 +1,37 @@
+"""The objects one simulator app runs on, reachable from any request."""
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from simulator.config import load_config
+from simulator.notifications import Notifier
+from simulator.store import Store
+from simulator.transactions import Ledger
+
+
+@dataclass
+class Simulator:
+    config: dict
+    store: Store
+    notifier: Notifier
+    ledger: Ledger
+
+    @classmethod
+    def build(cls, overrides: dict | None = None) -> "Simulator":
+        config = load_config(overrides)
+        store = Store(config["DB"])
+        notifier = Notifier(store, config)
+        ledger = Ledger(store, config, notifier)
+        # The dispatcher also expires pending payments whose time is up, so an
+        # expiry is notified even when nobody asks for the status.
+        notifier.on_tick = ledger.expire_due
+        return cls(config, store, notifier, ledger)
+
+    def close(self) -> None:
+        self.notifier.close()
+        self.store.close()
+
+
+def current() -> Simulator:
+    return current_app.extensions["simulator"]
