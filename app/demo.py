@@ -3,7 +3,7 @@
 from app.users.models import ADMIN, CASHIER, SUPERVISOR
 from app.users.services import create_user, find_by_username
 
-# Demo-only credentials, printed by `make`-style start scripts; never used outside development.
+# Demo-only credentials, printed by `flask demo seed`; the command refuses to run in production.
 DEMO_USERS = (
     ("admin", "Ayu Admin", ADMIN, "admin12345"),
     ("supervisor", "Sari Supervisor", SUPERVISOR, "super12345"),
@@ -18,3 +18,6 @@ def seed_demo_data():
             yield f"created user {username} ({role})"
         else:
             yield f"user {username} already there"
+    yield "Demo logins (development only):"
+    for username, _, role, password in DEMO_USERS:
+        yield f"  {username:<11} / {password}"

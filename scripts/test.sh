@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite against real PostgreSQL and Redis: `bash scripts/test.sh [pytest args]`.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$ROOT"
+ensure_venv
+ensure_postgres
+ensure_redis
+mkdir -p artifacts
+set +e
+python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure here." >&2
+  exit 1
+fi
+exit "$status"
