@@ -194,12 +194,17 @@ class Notifier:
         now = time.time()
         stale_before = now - (self.timeout + 60)
         with self.store.transaction() as conn:
+            # One notification at a time per order, URL and copy, so that
+            # without the shuffle fault they arrive in the order they happened.
             rows = conn.execute(
                 "SELECT o.*, n.body_json, n.transaction_status FROM outbox o "
                 "JOIN notifications n ON n.id = o.notification_id "
-                "WHERE (o.claimed_by IS NULL AND o.due_at <= ?) "
-                "OR (o.claimed_by IS NOT NULL AND o.claimed_at < ?) ORDER BY o.id",
-                (now, stale_before),
+                "WHERE ((o.claimed_by IS NULL AND o.due_at <= ?) "
+                "OR (o.claimed_by IS NOT NULL AND o.claimed_at < ?)) "
+                "AND NOT EXISTS (SELECT 1 FROM outbox busy WHERE busy.order_id = o.order_id "
+                "AND busy.url = o.url AND busy.copy = o.copy AND busy.id != o.id "
+                "AND busy.claimed_by IS NOT NULL AND busy.claimed_at >= ?) ORDER BY o.id",
+                (now, stale_before, stale_before),
             ).fetchall()
             for row in rows:
                 conn.execute("UPDATE outbox SET claimed_by = ?, claimed_at = ? WHERE id = ?",
@@ -259,8 +264,7 @@ class Notifier:
                   duration_ms=round((finished - started) * 1000),
                   outcome="delivered" if delivered else "failed",
                   retry_in_s=None if next_attempt_at is None else round(next_attempt_at - finished, 3))
-        if next_attempt_at is not None:
-            self.wake()
+        self.wake()  # a retry to schedule, or a later notification it held back
 
     def _post(self, url: str, body_json: str) -> tuple[int | None, str | None]:
         try:
@@ -281,14 +285,16 @@ class Notifier:
 
 
 def _group_for_delivery(jobs: list[dict]) -> list[list[dict]]:
-    """Plain jobs go alone (so copies run concurrently); a held shuffled batch
-    for one order and URL goes as one group, newest first."""
-    groups, shuffled = [], {}
+    """Each group is posted in order by one thread. Jobs for one order, URL and
+    copy go oldest first, while copies run side by side (duplicates arrive
+    concurrently); a held shuffled batch for one order and URL goes newest first."""
+    in_order, shuffled = {}, {}
     for job in jobs:
         if job["shuffle"] and job["attempt"] == 1:
             shuffled.setdefault((job["order_id"], job["url"]), []).append(job)
         else:
-            groups.append([job])
-    for batch in shuffled.values():
-        groups.append(sorted(batch, key=lambda job: job["id"], reverse=True))
+            in_order.setdefault((job["order_id"], job["url"], job["copy"]), []).append(job)
+    groups = [sorted(batch, key=lambda job: job["id"]) for batch in in_order.values()]
+    groups += [sorted(batch, key=lambda job: job["id"], reverse=True)
+               for batch in shuffled.values()]
     return groups
