@@ -1,0 +1,509 @@
+"""Staff sign-in: login, lockout, refresh, logout, tokens that must stop working, own password."""
+
+from datetime import timedelta
+from http import HTTPStatus
+
+import jwt as pyjwt
+import pytest
+from flask_jwt_extended import create_access_token
+
+from app.extensions import db
+from app.users.models import User
+
+BLOCKLIST_PATTERN = "jwt:blocklist:*"
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(response, code):
+    """The one error shape: `{code, status, message, errors?}` as JSON."""
+    assert response.status_code == code, response.get_data(as_text=True)
+    assert response.is_json
+    body = response.get_json()
+    assert body["code"] == code
+    assert body["status"] == HTTPStatus(code).phrase
+    assert isinstance(body["message"], str) and body["message"]
+    assert set(body) <= {"code", "status", "message", "errors"}
+    return body
+
+
+def user_row(app, user_id):
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        return None if user is None else {
+            "username": user.username,
+            "role": user.role,
+            "is_active": user.is_active,
+            "password_hash": user.password_hash,
+            "token_version": user.token_version,
+            "last_login_at": user.last_login_at,
+        }
+
+
+def sign_in(client, username, password, **kwargs):
+    return client.post("/api/auth/login", json={"username": username, "password": password}, **kwargs)
+
+
+# --- login -----------------------------------------------------------------
+
+
+def test_login_returns_tokens_and_the_user_and_records_the_sign_in(app, client, make_user):
+    user = make_user("supervisor")
+    assert user_row(app, user["id"])["last_login_at"] is None
+
+    response = sign_in(client, user["username"], user["password"])
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"access_token", "refresh_token", "user"}
+    assert body["user"]["id"] == user["id"]
+    assert body["user"]["username"] == user["username"]
+    assert body["user"]["role"] == "supervisor"
+    assert "password" not in response.get_data(as_text=True)
+    assert user_row(app, user["id"])["last_login_at"] is not None
+
+    me = client.get("/api/auth/me", headers=bearer(body["access_token"]))
+    assert me.status_code == 200
+    assert me.get_json()["id"] == user["id"]
+    assert me.get_json()["role"] == "supervisor"
+
+
+def test_login_username_is_case_insensitive_and_trimmed(client, make_user):
+    user = make_user("cashier", username="kasir.satu")
+
+    response = sign_in(client, "  Kasir.SATU ", user["password"])
+
+    assert response.status_code == 200
+    assert response.get_json()["user"]["username"] == "kasir.satu"
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unknown user", "deactivated user"])
+def test_login_with_bad_credentials_is_401_and_records_nothing(app, client, make_user, case):
+    user = make_user("cashier", is_active=case != "deactivated user")
+    username = "nobody-here" if case == "unknown user" else user["username"]
+    password = "not-the-password" if case == "wrong password" else user["password"]
+
+    response = sign_in(client, username, password)
+
+    body = assert_error(response, 401)
+    assert "access_token" not in body
+    assert user_row(app, user["id"])["last_login_at"] is None
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, make_user):
+    user = make_user("cashier")
+    wrong_password = sign_in(client, user["username"], "not-the-password").get_json()
+    unknown_user = sign_in(client, "nobody-here", "not-the-password").get_json()
+    assert wrong_password == unknown_user
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"password": "whatever-123"}, "username"),
+        ({"username": "someone"}, "password"),
+        ({"username": "someone", "password": "whatever-123", "remember": True}, "remember"),
+        ({"username": "u" * 65, "password": "whatever-123"}, "username"),
+        ({"username": "someone", "password": "p" * 129}, "password"),
+        ({"username": "", "password": "whatever-123"}, "username"),
+        ({"username": 42, "password": "whatever-123"}, "username"),
+    ],
+    ids=["no username", "no password", "unknown field", "long username", "long password", "empty", "not a string"],
+)
+def test_login_with_bad_input_is_422_naming_the_field(app, client, make_user, body, field):
+    user = make_user("cashier", username="someone")
+
+    response = client.post("/api/auth/login", json=body)
+
+    error = assert_error(response, 422)
+    assert field in error["errors"]["json"]
+    assert user_row(app, user["id"])["last_login_at"] is None
+
+
+# --- lockout (429) -----------------------------------------------------------
+
+
+def test_eleventh_attempt_after_ten_failures_is_429_even_with_the_right_password(app, client, make_user):
+    assert app.config["LOGIN_RATE_LIMIT"] == "10 per minute"
+    user = make_user("cashier")
+    other = make_user("cashier")
+
+    for _ in range(10):
+        assert sign_in(client, user["username"], "not-the-password").status_code == 401
+
+    locked = sign_in(client, user["username"], user["password"])
+    body = assert_error(locked, 429)
+    assert "access_token" not in body
+    assert locked.headers.get("Retry-After")
+    assert user_row(app, user["id"])["last_login_at"] is None
+    # Another spelling of the same username is the same account, so it is locked too.
+    assert_error(sign_in(client, user["username"].upper(), user["password"]), 429)
+
+    # Another username from the same address is not locked.
+    assert sign_in(client, other["username"], other["password"]).status_code == 200
+
+
+def test_lockout_limit_is_read_from_config_per_request(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    user = make_user("cashier")
+
+    for _ in range(3):
+        assert sign_in(client, user["username"], "not-the-password").status_code == 401
+
+    assert_error(sign_in(client, user["username"], user["password"]), 429)
+
+
+def test_successful_logins_do_not_count_towards_the_lockout(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    user = make_user("cashier")
+
+    assert sign_in(client, user["username"], "not-the-password").status_code == 401
+    assert sign_in(client, user["username"], "not-the-password").status_code == 401
+    for _ in range(2):
+        assert sign_in(client, user["username"], user["password"]).status_code == 200
+    # Had the successes counted, this third failure would already be refused.
+    assert sign_in(client, user["username"], "not-the-password").status_code == 401
+
+    assert_error(sign_in(client, user["username"], user["password"]), 429)
+
+
+def test_bad_input_does_not_count_towards_the_lockout(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    user = make_user("cashier")
+
+    for _ in range(3):
+        response = client.post("/api/auth/login", json={"username": user["username"], "password": "p" * 200})
+        assert response.status_code == 422
+
+    assert sign_in(client, user["username"], user["password"]).status_code == 200
+
+
+def test_lockout_is_per_client_address(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    user = make_user("cashier")
+    here = {"environ_base": {"REMOTE_ADDR": "10.1.1.1"}}
+    elsewhere = {"environ_base": {"REMOTE_ADDR": "10.2.2.2"}}
+
+    for _ in range(2):
+        assert sign_in(client, user["username"], "not-the-password", **here).status_code == 401
+
+    assert_error(sign_in(client, user["username"], user["password"], **here), 429)
+    assert sign_in(client, user["username"], user["password"], **elsewhere).status_code == 200
+
+
+# --- refresh -----------------------------------------------------------------
+
+
+def test_refresh_token_gets_a_new_access_token(client, make_user, login):
+    user = make_user("cashier")
+    tokens = login(user)
+
+    response = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"]))
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"access_token"}
+    me = client.get("/api/auth/me", headers=bearer(body["access_token"]))
+    assert me.status_code == 200
+    assert me.get_json()["id"] == user["id"]
+
+
+def test_refresh_with_an_access_token_is_401(client, make_user, login):
+    tokens = login(make_user("cashier"))
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["access_token"])), 401)
+
+
+def test_refresh_token_is_not_an_access_token(client, make_user, login):
+    tokens = login(make_user("admin"))
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["refresh_token"])), 401)
+    assert_error(client.get("/api/users", headers=bearer(tokens["refresh_token"])), 401)
+
+
+def test_refresh_without_a_token_is_401(client):
+    assert_error(client.post("/api/auth/refresh"), 401)
+
+
+# --- logout and the blocklist -----------------------------------------------
+
+
+def test_logout_revokes_the_presented_token_until_it_would_expire(app, client, make_user, login, app_redis):
+    tokens = login(make_user("cashier"))
+
+    response = client.post("/api/auth/logout", headers=bearer(tokens["access_token"]))
+
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert_error(client.post("/api/auth/logout", headers=bearer(tokens["access_token"])), 401)
+    # Only the presented token: the refresh token still works.
+    assert client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 200
+
+    keys = app_redis.keys(BLOCKLIST_PATTERN)
+    assert len(keys) == 1
+    access_lifetime = app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()
+    assert 0 < app_redis.ttl(keys[0]) <= access_lifetime + 1
+
+
+def test_logout_with_the_refresh_token_in_the_body_revokes_both(app, client, make_user, login, app_redis):
+    tokens = login(make_user("cashier"))
+
+    response = client.post(
+        "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": tokens["refresh_token"]}
+    )
+
+    assert response.status_code == 204
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    keys = app_redis.keys(BLOCKLIST_PATTERN)
+    assert len(keys) == 2
+    refresh_lifetime = app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds()
+    assert all(0 < app_redis.ttl(key) <= refresh_lifetime + 1 for key in keys)
+
+
+def test_logout_with_a_refresh_token_as_bearer_revokes_it(client, make_user, login):
+    tokens = login(make_user("cashier"))
+
+    assert client.post("/api/auth/logout", headers=bearer(tokens["refresh_token"])).status_code == 204
+
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+
+
+def test_logout_cannot_revoke_someone_elses_refresh_token(client, make_user, login, app_redis):
+    mine = login(make_user("cashier"))
+    theirs = login(make_user("cashier"))
+
+    response = client.post(
+        "/api/auth/logout", headers=bearer(mine["access_token"]), json={"refresh_token": theirs["refresh_token"]}
+    )
+
+    assert response.status_code == 204
+    assert len(app_redis.keys(BLOCKLIST_PATTERN)) == 1
+    assert client.post("/api/auth/refresh", headers=bearer(theirs["refresh_token"])).status_code == 200
+
+
+def test_logout_with_a_garbage_refresh_token_still_signs_out(client, make_user, login, app_redis):
+    tokens = login(make_user("cashier"))
+
+    response = client.post(
+        "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": "not-a-jwt"}
+    )
+
+    assert response.status_code == 204
+    assert len(app_redis.keys(BLOCKLIST_PATTERN)) == 1
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+
+
+def test_logout_with_bad_input_is_422_and_revokes_nothing(client, make_user, login, app_redis):
+    tokens = login(make_user("cashier"))
+
+    response = client.post("/api/auth/logout", headers=bearer(tokens["access_token"]), json={"everywhere": True})
+
+    assert "everywhere" in assert_error(response, 422)["errors"]["json"]
+    assert app_redis.keys(BLOCKLIST_PATTERN) == []
+    assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+
+
+def test_logout_without_a_token_is_401(client, app_redis):
+    assert_error(client.post("/api/auth/logout"), 401)
+    assert app_redis.keys(BLOCKLIST_PATTERN) == []
+
+
+# --- tokens that are not good ----------------------------------------------
+
+
+def _forged(app, user, **changes):
+    """A token for `user` with these claim changes, signed with a key the app does not have."""
+    with app.app_context():
+        real = create_access_token(identity=str(user["id"]), additional_claims={"role": user["role"], "ver": 1})
+    claims = {**pyjwt.decode(real, options={"verify_signature": False}), **changes}
+    return pyjwt.encode(claims, "an-attacker-key-that-is-long-enough-for-hs256", algorithm="HS256")
+
+
+def _tampered(app, user):
+    """A real token whose payload was edited after signing."""
+    with app.app_context():
+        real = create_access_token(identity=str(user["id"]), additional_claims={"role": "cashier", "ver": 1})
+    header, _, signature = real.split(".")
+    claims = {**pyjwt.decode(real, options={"verify_signature": False}), "role": "admin"}
+    payload = pyjwt.encode(claims, "only-the-payload-part-is-kept-from-this", algorithm="HS256").split(".")[1]
+    return f"{header}.{payload}.{signature}"
+
+
+def _unsigned(app, user):
+    with app.app_context():
+        real = create_access_token(identity=str(user["id"]), additional_claims={"role": user["role"], "ver": 1})
+    claims = pyjwt.decode(real, options={"verify_signature": False})
+    return pyjwt.encode(claims, None, algorithm="none")
+
+
+def _expired(app, user):
+    with app.app_context():
+        return create_access_token(
+            identity=str(user["id"]), additional_claims={"role": user["role"], "ver": 1}, expires_delta=timedelta(seconds=-1)
+        )
+
+
+def _for_missing_user(app, user):
+    with app.app_context():
+        return create_access_token(identity=str(user["id"] + 10_000), additional_claims={"role": "admin", "ver": 1})
+
+
+@pytest.mark.parametrize(
+    "make_token", [_forged, _tampered, _unsigned, _expired, _for_missing_user],
+    ids=["forged", "tampered", "alg none", "expired", "user does not exist"],
+)
+def test_bad_tokens_are_401_in_the_error_shape(app, client, make_user, make_token):
+    admin = make_user("admin")
+    token = make_token(app, admin)
+
+    assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)
+    response = client.post("/api/users", headers=bearer(token), json={
+        "username": "sneaky", "full_name": "Sneaky", "role": "admin", "password": "sneaky-password"})
+    assert_error(response, 401)
+    with app.app_context():
+        assert db.session.query(User).filter_by(username="sneaky").count() == 0
+
+
+def test_expired_token_says_so(app, client, make_user):
+    body = assert_error(client.get("/api/auth/me", headers=bearer(_expired(app, make_user("cashier")))), 401)
+    assert "expired" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Bearer ", "Bearer not-a-jwt", "Bearer a.b.c", "Token abc", "Basic dXNlcjpwYXNz"],
+    ids=["missing", "empty", "bearer only", "bearer blank", "not a jwt", "three junk segments", "other scheme", "basic"],
+)
+def test_missing_or_malformed_authorization_header_is_401(client, header):
+    headers = {} if header is None else {"Authorization": header}
+    assert_error(client.get("/api/auth/me", headers=headers), 401)
+
+
+# --- tokens that stop working -------------------------------------------------
+
+
+def test_deactivation_ends_live_tokens_and_reactivation_does_not_revive_them(app, client, make_user, login, auth_headers):
+    admin = auth_headers("admin")
+    cashier = make_user("cashier")
+    tokens = login(cashier)
+
+    assert client.delete(f"/api/users/{cashier['id']}", headers=admin).status_code == 200
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+
+    assert client.patch(f"/api/users/{cashier['id']}", headers=admin, json={"is_active": True}).status_code == 200
+    assert user_row(app, cashier["id"])["is_active"] is True
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+
+    fresh = login(cashier)
+    assert client.get("/api/auth/me", headers=bearer(fresh["access_token"])).status_code == 200
+
+
+def test_role_change_applies_to_live_tokens_at_once(client, make_user, login, auth_headers):
+    admin = auth_headers("admin")
+    other_admin = make_user("admin")
+    tokens = login(other_admin)
+    assert client.get("/api/users", headers=bearer(tokens["access_token"])).status_code == 200
+
+    assert client.patch(f"/api/users/{other_admin['id']}", headers=admin, json={"role": "cashier"}).status_code == 200
+
+    assert_error(client.get("/api/users", headers=bearer(tokens["access_token"])), 403)
+    assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).get_json()["role"] == "cashier"
+
+
+def test_password_reset_by_admin_ends_old_tokens_and_the_new_password_works(app, client, make_user, login, auth_headers):
+    admin = auth_headers("admin")
+    cashier = make_user("cashier")
+    tokens = login(cashier)
+
+    response = client.post(f"/api/users/{cashier['id']}/password", headers=admin, json={"new_password": "brand-new-pass"})
+
+    assert response.status_code == 200
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    assert_error(sign_in(client, cashier["username"], cashier["password"]), 401)
+    assert sign_in(client, cashier["username"], "brand-new-pass").status_code == 200
+
+
+# --- own password ----------------------------------------------------------------
+
+
+def test_own_password_change_returns_new_tokens_and_ends_the_old_ones(app, client, make_user, login):
+    user = make_user("cashier")
+    old = login(user)
+    other_device = login(user)
+    hash_before = user_row(app, user["id"])["password_hash"]
+
+    response = client.post(
+        "/api/auth/password",
+        headers=bearer(old["access_token"]),
+        json={"current_password": user["password"], "new_password": "my-new-password"},
+    )
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"access_token", "refresh_token", "user"}
+    assert body["user"]["id"] == user["id"]
+    assert "password" not in body["user"]
+    row = user_row(app, user["id"])
+    assert row["password_hash"] != hash_before
+    assert row["password_hash"].startswith("$argon2id$")
+
+    for token in (old["access_token"], other_device["access_token"]):
+        assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)
+    assert_error(client.post("/api/auth/refresh", headers=bearer(old["refresh_token"])), 401)
+    assert client.get("/api/auth/me", headers=bearer(body["access_token"])).status_code == 200
+    assert client.post("/api/auth/refresh", headers=bearer(body["refresh_token"])).status_code == 200
+    assert_error(sign_in(client, user["username"], user["password"]), 401)
+    assert sign_in(client, user["username"], "my-new-password").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"current_password": "not-my-password", "new_password": "my-new-password"}, "current_password"),
+        ({"current_password": "correct-horse-battery", "new_password": "short"}, "new_password"),
+        ({"new_password": "my-new-password"}, "current_password"),
+        ({"current_password": "correct-horse-battery"}, "new_password"),
+        ({"current_password": "correct-horse-battery", "new_password": "my-new-password", "user_id": 1}, "user_id"),
+    ],
+    ids=["wrong current", "short new", "no current", "no new", "unknown field"],
+)
+def test_own_password_change_with_bad_input_is_422_and_changes_nothing(app, client, make_user, login, body, field):
+    user = make_user("cashier")
+    tokens = login(user)
+    before = user_row(app, user["id"])
+
+    response = client.post("/api/auth/password", headers=bearer(tokens["access_token"]), json=body)
+
+    assert field in assert_error(response, 422)["errors"]["json"]
+    after = user_row(app, user["id"])
+    assert after["password_hash"] == before["password_hash"]
+    assert after["token_version"] == before["token_version"]
+    assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+
+
+def test_own_password_change_needs_an_access_token(app, client, make_user, login):
+    user = make_user("cashier")
+    tokens = login(user)
+    hash_before = user_row(app, user["id"])["password_hash"]
+    body = {"current_password": user["password"], "new_password": "my-new-password"}
+
+    assert_error(client.post("/api/auth/password", json=body), 401)
+    assert_error(client.post("/api/auth/password", headers=bearer(tokens["refresh_token"]), json=body), 401)
+    assert user_row(app, user["id"])["password_hash"] == hash_before
+
+
+def test_me_for_every_role(client, make_user, login):
+    for role in ("admin", "supervisor", "cashier"):
+        user = make_user(role)
+        response = client.get("/api/auth/me", headers=bearer(login(user)["access_token"]))
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["username"] == user["username"]
+        assert body["role"] == role
+        assert not any("password" in key for key in body)
