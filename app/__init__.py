@@ -48,11 +48,13 @@ def _register_blueprints(app, api):
     """Every blueprint, in one place."""
     from app.auth import tokens  # noqa: F401  (registers the JWT loaders)
     from app.auth.routes import blp as auth
+    from app.catalog.routes import categories, products
     from app.docs import blp as docs
     from app.health.routes import blp as health
+    from app.inventory.routes import stock, takes
     from app.users.routes import blp as users
 
-    for blueprint in (auth, users, health):
+    for blueprint in (auth, users, categories, products, stock, takes, health):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
 

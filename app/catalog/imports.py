@@ -1,0 +1,256 @@
+"""Bulk import of products from a CSV file, for shops moving off a spreadsheet.
+
+The upload is checked for shape at once (encoding, header, size) and stored;
+a Celery task applies it in one transaction: new SKUs are created (with
+opening stock), known SKUs updated, and each rejected row is reported with
+its errors while the good rows go in.
+"""
+
+import csv
+import io
+import logging
+import re
+
+from flask_smorest import abort
+from marshmallow import EXCLUDE, ValidationError
+from sqlalchemy import select
+
+from app.catalog.models import Category, Product, ProductImport
+from app.catalog.schemas import ProductIn
+from app.extensions import db
+from app.inventory.services import StockChange, apply_stock_changes
+from app.models import utcnow
+from app.tasking import enqueue_after_commit
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+# Reported per import; the count of errors is always exact.
+MAX_REPORTED_ERRORS = 1_000
+REQUIRED = ("sku", "name", "price_idr")
+OPTIONAL = ("barcode", "category", "cost_idr", "low_stock_threshold", "stock", "is_active", "description")
+# Headers shops commonly have in their spreadsheets, in English and Indonesian.
+ALIASES = {
+    "price": "price_idr", "harga": "price_idr", "harga_jual": "price_idr",
+    "cost": "cost_idr", "harga_beli": "cost_idr", "harga_pokok": "cost_idr",
+    "nama": "name", "nama_produk": "name", "product": "name",
+    "kategori": "category", "stok": "stock", "qty": "stock",
+    "kode": "sku", "kode_barang": "sku", "min_stock": "low_stock_threshold", "stok_minimum": "low_stock_threshold",
+    "deskripsi": "description", "aktif": "is_active", "active": "is_active",
+}
+_RUPIAH = re.compile(r"^\d{1,3}([.,]\d{3})+$|^\d+$")
+_TRUE = {"1", "true", "yes", "y", "ya", "aktif"}
+_FALSE = {"0", "false", "no", "n", "tidak", "nonaktif"}
+
+
+def _header_name(raw):
+    name = re.sub(r"[^a-z0-9]+", "_", raw.strip().lower()).strip("_")
+    return ALIASES.get(name, name)
+
+
+def _decode(raw_bytes):
+    try:
+        return raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        abort(422, message="The file is not UTF-8 text; in Excel use 'Save as: CSV UTF-8'.")
+
+
+def _reader(text):
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [_header_name(cell) for cell in next(reader, [])]
+    return header, reader
+
+
+def _check_header(header):
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        abort(
+            422,
+            message=f"The header row lacks {', '.join(missing)}; required columns are {', '.join(REQUIRED)}.",
+            errors={"file": {"missing_columns": missing}},
+        )
+    duplicated = sorted({column for column in header if column and header.count(column) > 1})
+    if duplicated:
+        abort(422, message=f"Columns appear twice: {', '.join(duplicated)}.")
+
+
+def start_import(store_id, user_id, upload):
+    raw = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        abort(413, message=f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    text = _decode(raw)
+    header, reader = _reader(text)
+    _check_header(header)
+    rows = sum(1 for row in reader if any(cell.strip() for cell in row))
+    if rows == 0:
+        abort(422, message="The file has a header but no rows.")
+    if rows > MAX_ROWS:
+        abort(422, message=f"The file has {rows} rows; split it into files of at most {MAX_ROWS}.")
+    product_import = ProductImport(
+        filename=(upload.filename or "")[:255] or None,
+        content=text,
+        store_id=store_id,
+        created_by_id=user_id,
+        total_rows=rows,
+        row_errors=[],
+    )
+    db.session.add(product_import)
+    db.session.flush()
+    from tasks.catalog import import_products
+
+    enqueue_after_commit(db.session, import_products, product_import.id)
+    db.session.commit()
+    return product_import
+
+
+def get_import(import_id):
+    product_import = db.session.get(ProductImport, import_id)
+    if product_import is None:
+        abort(404, message=f"No product import with id {import_id}.")
+    return product_import
+
+
+# Applying an import (the Celery task)
+
+
+def _cell_value(column, cell):
+    """A spreadsheet cell as the API would receive it; what cannot be read is left for the schema to reject."""
+    text = cell.strip()
+    if column in ("price_idr", "cost_idr"):
+        amount = re.sub(r"^rp\.?\s*", "", text.lower()).replace(" ", "")
+        return int(re.sub(r"[.,]", "", amount)) if _RUPIAH.match(amount) else text
+    if column in ("low_stock_threshold", "stock"):
+        return int(text) if text.isdigit() else text
+    if column == "is_active":
+        lowered = text.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else text
+    return text
+
+
+def _parse_rows(text):
+    """Yields (row number, {column: value}) for each non-empty row; row 1 is the header."""
+    header, reader = _reader(text)
+    for number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        values = {}
+        for column, cell in zip(header, cells):
+            if column in REQUIRED + OPTIONAL and cell.strip():
+                values[column] = _cell_value(column, cell)
+        yield number, values
+
+
+class _Catalog:
+    """What the import needs to know about existing products and categories, loaded once."""
+
+    def __init__(self, skus, barcodes):
+        self.by_sku = {}
+        for start in range(0, len(skus), 1000):
+            chunk = skus[start : start + 1000]
+            self.by_sku.update((p.sku, p) for p in db.session.scalars(select(Product).where(Product.sku.in_(chunk))))
+        self.barcode_owner = {}
+        for start in range(0, len(barcodes), 1000):
+            chunk = barcodes[start : start + 1000]
+            self.barcode_owner.update(
+                db.session.execute(select(Product.barcode, Product.sku).where(Product.barcode.in_(chunk))).tuples().all()
+            )
+        self.categories = {c.name.lower(): c for c in db.session.scalars(select(Category))}
+
+    def category_id(self, name):
+        category = self.categories.get(name.lower())
+        if category is None:
+            category = self.categories[name.lower()] = Category(name=name)
+            db.session.add(category)
+            db.session.flush()
+        return category.id
+
+
+class _Rejections:
+    def __init__(self):
+        self.count, self.reported = 0, []
+
+    def add(self, number, values, errors):
+        self.count += 1
+        if len(self.reported) < MAX_REPORTED_ERRORS:
+            self.reported.append({"row": number, "sku": values.get("sku"), "errors": errors})
+
+
+def run_import(import_id):
+    """Apply a pending import once; running it again changes nothing."""
+    product_import = db.session.scalars(
+        select(ProductImport).where(ProductImport.id == import_id).with_for_update()
+    ).first()
+    if product_import is None or product_import.status != "pending":
+        return product_import
+    rows = list(_parse_rows(product_import.content))
+    skus = sorted({str(values.get("sku", "")).strip() for _, values in rows})
+    barcodes = sorted({str(values["barcode"]).strip() for _, values in rows if values.get("barcode")})
+    catalog = _Catalog(skus, barcodes)
+    schema = ProductIn(unknown=EXCLUDE)
+    seen_skus, opening_stock, rejections = set(), [], _Rejections()
+    product_import.created_count = product_import.updated_count = 0
+
+    for number, values in rows:
+        category_name = values.pop("category", None)
+        if "stock" in values:
+            values["initial_stock"] = values.pop("stock")
+        try:
+            data = schema.load(values)
+        except ValidationError as error:
+            rejections.add(number, values, error.messages)
+            continue
+        if data["sku"] in seen_skus:
+            rejections.add(number, values, {"sku": ["Appears on an earlier row of this file."]})
+            continue
+        existing = catalog.by_sku.get(data["sku"])
+        owner = catalog.barcode_owner.get(data.get("barcode"))
+        if data.get("barcode") and owner is not None and owner != data["sku"]:
+            rejections.add(number, values, {"barcode": [f"Already used by product {owner}."]})
+            continue
+        seen_skus.add(data["sku"])
+        if data.get("barcode"):
+            catalog.barcode_owner[data["barcode"]] = data["sku"]
+        if category_name:
+            data["category_id"] = catalog.category_id(category_name)
+        initial_stock = data.pop("initial_stock", 0)
+        if existing is None:
+            product = Product(**data)
+            db.session.add(product)
+            db.session.flush()
+            catalog.by_sku[product.sku] = product
+            opening_stock.append(StockChange(product.id, initial_stock))
+            product_import.created_count += 1
+        else:
+            for field, value in data.items():
+                setattr(existing, field, value)
+            product_import.updated_count += 1
+
+    apply_stock_changes(
+        store_id=product_import.store_id,
+        changes=opening_stock,
+        reason="initial",
+        reference=f"product_import:{product_import.id}",
+        user_id=product_import.created_by_id,
+    )
+    product_import.error_count, product_import.row_errors = rejections.count, rejections.reported
+    product_import.status = "done"
+    product_import.finished_at = utcnow()
+    db.session.commit()
+    log.info(
+        "product_import_done import_id=%s created=%s updated=%s rejected=%s",
+        product_import.id, product_import.created_count, product_import.updated_count, product_import.error_count,
+    )
+    return product_import
+
+
+def mark_failed(import_id, reason):
+    db.session.rollback()
+    product_import = db.session.get(ProductImport, import_id)
+    if product_import is not None and product_import.status == "pending":
+        product_import.status = "failed"
+        product_import.error = reason[:2000]
+        product_import.finished_at = utcnow()
+        db.session.commit()

@@ -1,0 +1,186 @@
+"""Categories and products: the rules of the catalog."""
+
+from flask_smorest import abort
+from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.catalog.models import Category, Product
+from app.extensions import db
+from app.inventory.models import StockLevel, StockMovement
+from app.inventory.services import STOCK, StockChange, apply_stock_changes, with_stock
+
+
+def _commit_or_conflict(message):
+    """Commit; a unique key lost to a concurrent request becomes a 409, not a 500."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        abort(409, message=message)
+
+
+# Categories
+
+
+def categories_query(q=None):
+    query = select(Category).order_by(Category.sort_order, Category.name)
+    if q:
+        query = query.where(func.lower(Category.name).contains(q.strip().lower(), autoescape=True))
+    return query
+
+
+def get_category(category_id):
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404, message=f"No category with id {category_id}.")
+    return category
+
+
+def _check_category_name(name, exclude_id=None):
+    query = select(Category.id).where(func.lower(Category.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Category.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        abort(409, message=f"A category named {name!r} exists.", errors={"json": {"name": ["Already used."]}})
+
+
+def create_category(data):
+    _check_category_name(data["name"])
+    category = Category(**data)
+    db.session.add(category)
+    _commit_or_conflict(f"A category named {data['name']!r} exists.")
+    return category
+
+
+def update_category(category_id, changes):
+    category = get_category(category_id)
+    if "name" in changes:
+        _check_category_name(changes["name"], exclude_id=category_id)
+    for field, value in changes.items():
+        setattr(category, field, value)
+    _commit_or_conflict("A category with that name exists.")
+    return category
+
+
+def delete_category(category_id):
+    category = get_category(category_id)
+    in_use = db.session.scalar(select(func.count()).where(Product.category_id == category_id))
+    if in_use:
+        abort(409, message=f"{in_use} products are in this category; move them to another category first.")
+    db.session.delete(category)
+    db.session.commit()
+
+
+# Products
+
+
+def products_query(store_id, q=None, category_id=None, is_active=None, low_stock=None):
+    query = with_stock(select(Product), store_id).order_by(Product.name, Product.id)
+    if q:
+        needle = q.strip()
+        query = query.where(
+            or_(
+                func.lower(Product.name).contains(needle.lower(), autoescape=True),
+                func.lower(Product.sku).contains(needle.lower(), autoescape=True),
+                Product.barcode == needle,
+            )
+        )
+    if category_id is not None:
+        query = query.where(Product.category_id == category_id)
+    if is_active is not None:
+        query = query.where(Product.is_active.is_(is_active))
+    if low_stock is not None:
+        at_or_under = STOCK <= Product.low_stock_threshold
+        query = query.where(at_or_under & Product.is_active.is_(True) if low_stock else ~at_or_under)
+    return query
+
+
+def low_stock_query(store_id):
+    """Active products at or under their threshold, fewest left first."""
+    return (
+        with_stock(select(Product), store_id)
+        .where(Product.is_active.is_(True), STOCK <= Product.low_stock_threshold)
+        .order_by(STOCK, Product.name)
+    )
+
+
+def get_product(store_id, product_id):
+    product = db.session.scalars(with_stock(select(Product), store_id).where(Product.id == product_id)).first()
+    if product is None:
+        abort(404, message=f"No product with id {product_id}.")
+    return product
+
+
+def find_by_code(store_id, code):
+    """What a scanner read: a barcode, or else a SKU (some shops print SKUs as barcodes)."""
+    code = code.strip()
+    query = with_stock(select(Product), store_id)
+    product = db.session.scalars(query.where(Product.barcode == code)).first()
+    product = product or db.session.scalars(query.where(Product.sku == code)).first()
+    if product is None:
+        abort(404, message=f"No product with barcode or SKU {code!r}.")
+    return product
+
+
+def _check_product_fields(data, exclude_id=None):
+    """Unique SKU and barcode, and a category that exists: 409/422 before anything is written."""
+    conflicts = {}
+    for field in ("sku", "barcode"):
+        value = data.get(field)
+        if value is None:
+            continue
+        query = select(Product.id).where(getattr(Product, field) == value)
+        if exclude_id is not None:
+            query = query.where(Product.id != exclude_id)
+        if db.session.scalar(query) is not None:
+            conflicts[field] = ["Already used by another product."]
+    if conflicts:
+        names = " and ".join("SKU" if field == "sku" else field for field in conflicts)
+        abort(409, message=f"Another product uses this {names}.", errors={"json": conflicts})
+    category_id = data.get("category_id")
+    if category_id is not None and db.session.get(Category, category_id) is None:
+        abort(422, message="Unknown category.", errors={"json": {"category_id": [f"No category with id {category_id}."]}})
+
+
+def create_product(store_id, user_id, data):
+    data = dict(data)
+    initial_stock = data.pop("initial_stock", 0)
+    _check_product_fields(data)
+    product = Product(**data)
+    db.session.add(product)
+    db.session.flush()
+    apply_stock_changes(
+        store_id=store_id,
+        changes=[StockChange(product.id, initial_stock)],
+        reason="initial",
+        reference=f"product:{product.id}",
+        user_id=user_id,
+    )
+    _commit_or_conflict("Another product uses this SKU or barcode.")
+    return get_product(store_id, product.id)
+
+
+def update_product(store_id, product_id, changes):
+    product = get_product(store_id, product_id)
+    _check_product_fields(changes, exclude_id=product_id)
+    for field, value in changes.items():
+        setattr(product, field, value)
+    _commit_or_conflict("Another product uses this SKU or barcode.")
+    return get_product(store_id, product_id)
+
+
+def remove_product(store_id, product_id):
+    """Delete a product nobody has used; deactivate one with history. Returns it if kept."""
+    product = get_product(store_id, product_id)
+    if not db.session.scalar(select(exists().where(StockMovement.product_id == product_id))):
+        try:
+            with db.session.begin_nested():
+                db.session.execute(delete(StockLevel).where(StockLevel.product_id == product_id))
+                db.session.delete(product)
+            db.session.commit()
+            return None
+        except IntegrityError:
+            pass  # something else refers to it (a stock take line, say): keep it
+    product.is_active = False
+    db.session.commit()
+    return get_product(store_id, product_id)

@@ -1,0 +1,23 @@
+"""Request helpers shared by blueprints."""
+
+from functools import wraps
+
+from flask import request
+
+
+def max_body(size_bytes):
+    """Let one endpoint accept a larger body than MAX_CONTENT_LENGTH (a CSV upload, a long count).
+
+    Place it under the access policy and above `@blp.arguments`, so the
+    limit is set before the body is read.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def limited(*args, **kwargs):
+            request.max_content_length = size_bytes
+            return view(*args, **kwargs)
+
+        return limited
+
+    return decorator

@@ -1,0 +1,202 @@
+"""The one place stock changes, and the queries that read it.
+
+`apply_stock_changes` is used by every feature that moves stock: adjustments,
+stock takes, sales, voids, refunds, online reservations and their release.
+Each change is a conditional `UPDATE ... WHERE quantity + delta >= 0`, so two
+tills can never sell the last unit twice and no update is lost; rows are
+locked in product order so two multi-line changes cannot deadlock. It writes
+into the caller's transaction and never commits: the caller's state change
+(the sale, the order, the stock take) commits with it, or nothing does.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from flask_smorest import abort
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.orm import with_expression
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.catalog.models import Product
+from app.extensions import db
+from app.inventory.models import StockLevel, StockMovement
+from app.models import utcnow
+
+# Products per UPDATE statement: keeps the CASE expression and the parameter
+# count small for stock takes of thousands of lines.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StockChange:
+    product_id: int
+    delta: int
+
+
+class InsufficientStock(Exception):
+    """Some products do not have enough units; nothing may be committed."""
+
+    def __init__(self, shortages):
+        self.shortages = shortages  # [{"product_id", "requested", "available"}]
+        super().__init__(f"not enough stock for products {[s['product_id'] for s in shortages]}")
+
+
+def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=None, note=None):
+    """Apply `changes` at `store_id` and write their movements; returns the movements.
+
+    Deltas of the same product are added together; zero deltas are dropped.
+    Raises InsufficientStock (the caller must roll back) if any product would
+    go below zero.
+    """
+    deltas = defaultdict(int)
+    for change in changes:
+        deltas[change.product_id] += change.delta
+    deltas = {product_id: delta for product_id, delta in sorted(deltas.items()) if delta != 0}
+    if not deltas:
+        return []
+    if len(deltas) > 1:
+        _lock_levels(store_id, list(deltas))
+    balances = _update_levels(store_id, deltas)
+    missing = [product_id for product_id in deltas if product_id not in balances]
+    if missing:
+        balances.update(_create_missing_levels(store_id, {pid: deltas[pid] for pid in missing}))
+    shortages = [pid for pid in deltas if pid not in balances]
+    if shortages:
+        raise InsufficientStock(_describe_shortages(store_id, {pid: deltas[pid] for pid in shortages}))
+    movements = [
+        StockMovement(
+            store_id=store_id,
+            product_id=product_id,
+            delta=delta,
+            balance_after=balances[product_id],
+            reason=reason,
+            reference=reference,
+            note=note,
+            user_id=user_id,
+            created_at=utcnow(),
+        )
+        for product_id, delta in deltas.items()
+    ]
+    db.session.add_all(movements)
+    db.session.flush()
+    return movements
+
+
+def _lock_levels(store_id, product_ids):
+    for start in range(0, len(product_ids), _CHUNK):
+        chunk = product_ids[start : start + _CHUNK]
+        db.session.execute(
+            select(StockLevel.product_id)
+            .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(chunk))
+            .order_by(StockLevel.product_id)
+            .with_for_update()
+        ).all()
+
+
+def _update_levels(store_id, deltas):
+    """Conditionally add each delta; returns {product_id: quantity after} for the rows changed."""
+    balances = {}
+    items = list(deltas.items())
+    for start in range(0, len(items), _CHUNK):
+        chunk = dict(items[start : start + _CHUNK])
+        delta_of = case(chunk, value=StockLevel.product_id)
+        statement = (
+            update(StockLevel)
+            .where(
+                StockLevel.store_id == store_id,
+                StockLevel.product_id.in_(list(chunk)),
+                StockLevel.quantity + delta_of >= 0,
+            )
+            .values(quantity=StockLevel.quantity + delta_of, updated_at=utcnow())
+            .returning(StockLevel.product_id, StockLevel.quantity)
+            .execution_options(synchronize_session=False)
+        )
+        balances.update(db.session.execute(statement).tuples().all())
+    return balances
+
+
+def _create_missing_levels(store_id, deltas):
+    """A product without a level at this store starts at zero: create it for positive deltas."""
+    positive = {pid: delta for pid, delta in deltas.items() if delta > 0}
+    if not positive:
+        return {}
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(StockLevel)
+        .values([{"store_id": store_id, "product_id": pid, "quantity": 0, "updated_at": utcnow()} for pid in positive])
+        .on_conflict_do_nothing()
+    )
+    return _update_levels(store_id, positive)
+
+
+def _describe_shortages(store_id, deltas):
+    available = dict(
+        db.session.execute(
+            select(StockLevel.product_id, StockLevel.quantity).where(
+                StockLevel.store_id == store_id, StockLevel.product_id.in_(list(deltas))
+            )
+        ).tuples().all()
+    )
+    return [
+        {"product_id": pid, "requested": -delta, "available": available.get(pid, 0)}
+        for pid, delta in deltas.items()
+    ]
+
+
+def stock_level(store_id, product_id):
+    quantity = db.session.scalar(
+        select(StockLevel.quantity).where(StockLevel.store_id == store_id, StockLevel.product_id == product_id)
+    )
+    return quantity or 0
+
+
+# Units of the joined product at the store in `with_stock`; usable in filters and ordering.
+STOCK = func.coalesce(StockLevel.quantity, 0)
+
+
+def with_stock(query, store_id):
+    """Join each product's units at `store_id` into a `select(Product)`, loaded as `product.stock`."""
+    return query.outerjoin(
+        StockLevel, and_(StockLevel.product_id == Product.id, StockLevel.store_id == store_id)
+    ).options(with_expression(Product.stock, STOCK))
+
+
+def abort_insufficient(error):
+    abort(
+        409,
+        message="Not enough stock for "
+        + ", ".join(f"product {s['product_id']} (asked {s['requested']}, {s['available']} left)" for s in error.shortages)
+        + ".",
+        errors={"stock": error.shortages},
+    )
+
+
+def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
+    """A person's correction or a goods receipt: one movement, committed."""
+    from app.catalog.services import get_product
+
+    get_product(store_id, product_id)
+    try:
+        [movement] = apply_stock_changes(
+            store_id=store_id,
+            changes=[StockChange(product_id, delta)],
+            reason=reason,
+            reference=f"adjustment:{user_id}",
+            user_id=user_id,
+            note=note,
+        )
+    except InsufficientStock as error:
+        db.session.rollback()
+        abort_insufficient(error)
+    db.session.commit()
+    return movement
+
+
+def movements_query(store_id, product_id, reason=None):
+    query = (
+        select(StockMovement)
+        .where(StockMovement.store_id == store_id, StockMovement.product_id == product_id)
+        .order_by(StockMovement.id.desc())
+    )
+    return query.where(StockMovement.reason == reason) if reason else query

@@ -1,0 +1,118 @@
+"""Stock takes: counted shelves become `stock_take` movements, applied once by a Celery task."""
+
+import logging
+
+from flask_smorest import abort
+from sqlalchemy import insert, select
+
+from app.catalog.models import Product
+from app.extensions import db
+from app.inventory.models import StockLevel, StockTake, StockTakeLine
+from app.inventory.services import StockChange, apply_stock_changes
+from app.models import utcnow
+from app.tasking import enqueue_after_commit
+
+log = logging.getLogger(__name__)
+_CHUNK = 1000
+
+
+def _unknown_products(product_ids):
+    known = set()
+    for start in range(0, len(product_ids), _CHUNK):
+        chunk = product_ids[start : start + _CHUNK]
+        known.update(db.session.scalars(select(Product.id).where(Product.id.in_(chunk))))
+    return [product_id for product_id in product_ids if product_id not in known]
+
+
+def create_stock_take(store_id, user_id, counts, note=None):
+    unknown = _unknown_products([line["product_id"] for line in counts])
+    if unknown:
+        abort(
+            422,
+            message=f"Unknown products: {unknown[:20]}.",
+            errors={"json": {"counts": {"unknown_product_ids": unknown[:100]}}},
+        )
+    stock_take = StockTake(store_id=store_id, status="pending", note=note, line_count=len(counts), created_by_id=user_id)
+    db.session.add(stock_take)
+    db.session.flush()
+    db.session.execute(
+        insert(StockTakeLine),
+        [{"stock_take_id": stock_take.id, "product_id": line["product_id"], "counted": line["counted"]} for line in counts],
+    )
+    from tasks.inventory import apply_stock_take
+
+    enqueue_after_commit(db.session, apply_stock_take, stock_take.id)
+    db.session.commit()
+    return stock_take
+
+
+def get_stock_take(stock_take_id):
+    stock_take = db.session.get(StockTake, stock_take_id)
+    if stock_take is None:
+        abort(404, message=f"No stock take with id {stock_take_id}.")
+    return stock_take
+
+
+def stock_takes_query(status=None):
+    query = select(StockTake).order_by(StockTake.id.desc())
+    return query.where(StockTake.status == status) if status else query
+
+
+def apply_stock_take(stock_take_id):
+    """Set each counted product's stock to what was counted, once.
+
+    The stock take row is locked and its status checked inside the same
+    transaction that writes the movements, so a second run (a redelivered
+    task, a duplicate) finds it applied and changes nothing.
+    """
+    stock_take = db.session.scalars(
+        select(StockTake).where(StockTake.id == stock_take_id).with_for_update()
+    ).first()
+    if stock_take is None or stock_take.status != "pending":
+        db.session.rollback()
+        return stock_take
+    lines = sorted(stock_take.lines, key=lambda line: line.product_id)
+    held = _lock_quantities(stock_take.store_id, [line.product_id for line in lines])
+    for line in lines:
+        line.expected = held.get(line.product_id, 0)
+        line.difference = line.counted - line.expected
+    apply_stock_changes(
+        store_id=stock_take.store_id,
+        changes=[StockChange(line.product_id, line.difference) for line in lines],
+        reason="stock_take",
+        reference=f"stock_take:{stock_take.id}",
+        user_id=stock_take.created_by_id,
+    )
+    stock_take.status = "applied"
+    stock_take.applied_at = utcnow()
+    db.session.commit()
+    log.info(
+        "stock_take_applied stock_take_id=%s lines=%s changed=%s",
+        stock_take.id, len(lines), sum(1 for line in lines if line.difference),
+    )
+    return stock_take
+
+
+def _lock_quantities(store_id, product_ids):
+    """Current units of these products, with their rows locked until commit."""
+    held = {}
+    for start in range(0, len(product_ids), _CHUNK):
+        chunk = product_ids[start : start + _CHUNK]
+        held.update(
+            db.session.execute(
+                select(StockLevel.product_id, StockLevel.quantity)
+                .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(chunk))
+                .order_by(StockLevel.product_id)
+                .with_for_update()
+            ).tuples().all()
+        )
+    return held
+
+
+def mark_failed(stock_take_id, reason):
+    db.session.rollback()
+    stock_take = db.session.get(StockTake, stock_take_id)
+    if stock_take is not None and stock_take.status == "pending":
+        stock_take.status = "failed"
+        stock_take.error = reason[:2000]
+        db.session.commit()

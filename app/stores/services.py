@@ -1,0 +1,19 @@
+"""The store a request works on."""
+
+from flask import current_app
+
+from app.stores.models import default_store
+
+_CACHE_KEY = "pos_default_store_id"
+
+
+def current_store_id():
+    """The default store's id (the API works on it until multi-outlet endpoints exist).
+
+    Cached per app: the default store is created by the first migration and
+    its id never changes.
+    """
+    store_id = current_app.extensions.get(_CACHE_KEY)
+    if store_id is None:
+        store_id = current_app.extensions[_CACHE_KEY] = default_store().id
+    return store_id

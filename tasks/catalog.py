@@ -1,0 +1,21 @@
+"""Catalog tasks."""
+
+import logging
+
+from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
+from app.catalog import imports
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="catalog.import_products", max_retries=10, autoretry_for=(OperationalError,), retry_backoff=True)
+def import_products(import_id):
+    try:
+        imports.run_import(import_id)
+    except OperationalError:
+        raise
+    except Exception as error:
+        log.exception("product_import_failed import_id=%s", import_id)
+        imports.mark_failed(import_id, f"{type(error).__name__}: {error}")
