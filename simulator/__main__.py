@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 
 from werkzeug.serving import run_simple
 
@@ -16,7 +17,11 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = create_app()
+    overrides = {}
+    if not os.environ.get("SIMULATOR_PUBLIC_URL"):
+        # Links on the payment page must point at the port actually served.
+        overrides["PUBLIC_URL"] = f"http://{args.host}:{args.port}"
+    app = create_app(overrides)
     logging.getLogger("simulator").info("simulator.started url=http://%s:%s", args.host, args.port)
     run_simple(args.host, args.port, app, threaded=True)
 

@@ -1,6 +1,6 @@
 """The objects one simulator app runs on, reachable from any request."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -12,7 +12,7 @@ from simulator.transactions import Ledger
 
 @dataclass
 class Simulator:
-    config: dict
+    config: dict = field(repr=False)  # holds the server key
     store: Store
     notifier: Notifier
     ledger: Ledger

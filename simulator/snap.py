@@ -91,8 +91,10 @@ def validate(body, now: float) -> tuple[list[str], dict]:
     if gross_amount is not None and items_total is not None and items_total != gross_amount:
         errors.append("transaction_details.gross_amount is not equal to the sum of item_details")
     expires_at = _expires_at(body.get("expiry"), now, errors)
-    finish_url = (body.get("callbacks") or {}).get("finish") if isinstance(
-        body.get("callbacks"), dict) else None
+    callbacks = body.get("callbacks")
+    finish_url = callbacks.get("finish") if isinstance(callbacks, dict) else None
+    if not isinstance(finish_url, str) or not finish_url:
+        finish_url = None
     order = {"order_id": order_id, "gross_amount": gross_amount,
              "expires_at": expires_at, "finish_url": finish_url}
     return errors, order
