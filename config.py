@@ -99,6 +99,8 @@ class Config:
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
     EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
     STORE_TIMEZONE = env("STORE_TIMEZONE", "Asia/Jakarta")
+    # Idempotency-Key records are kept at least this long.
+    IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
     # Seconds the health check waits for a worker to answer its ping task.
     HEALTH_WORKER_TIMEOUT_SECONDS = float(env("HEALTH_WORKER_TIMEOUT_SECONDS", "2"))

@@ -131,15 +131,19 @@ def _create_missing_levels(store_id, deltas):
 
 
 def _describe_shortages(store_id, deltas):
-    available = dict(
-        db.session.execute(
-            select(StockLevel.product_id, StockLevel.quantity).where(
-                StockLevel.store_id == store_id, StockLevel.product_id.in_(list(deltas))
-            )
-        ).tuples().all()
-    )
+    rows = db.session.execute(
+        select(Product.id, Product.name, StockLevel.quantity)
+        .outerjoin(StockLevel, and_(StockLevel.product_id == Product.id, StockLevel.store_id == store_id))
+        .where(Product.id.in_(list(deltas)))
+    ).all()
+    found = {row.id: row for row in rows}
     return [
-        {"product_id": pid, "requested": -delta, "available": available.get(pid, 0)}
+        {
+            "product_id": pid,
+            "name": found[pid].name if pid in found else None,
+            "requested": -delta,
+            "available": (found[pid].quantity or 0) if pid in found else 0,
+        }
         for pid, delta in deltas.items()
     ]
 
@@ -166,7 +170,7 @@ def abort_insufficient(error):
     abort(
         409,
         message="Not enough stock for "
-        + ", ".join(f"product {s['product_id']} (asked {s['requested']}, {s['available']} left)" for s in error.shortages)
+        + ", ".join(f"{s['name']} (asked {s['requested']}, {s['available']} left)" for s in error.shortages)
         + ".",
         errors={"stock": error.shortages},
     )

@@ -25,6 +25,8 @@ class User(TimestampMixin, db.Model):
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Supervisors and admins approve a cashier's void, refund or large discount with this PIN.
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Raised whenever every token issued so far must stop working
     # (password change or reset, deactivation).

@@ -29,7 +29,6 @@ def upgrade():
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("address", sa.String(length=255), nullable=True),
         sa.Column("phone", sa.String(length=32), nullable=True),
-        sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         *_timestamps(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stores")),
@@ -57,7 +56,7 @@ def upgrade():
     # The default outlet: the API works on it until multi-outlet endpoints exist.
     op.bulk_insert(
         stores,
-        [{"code": "main", "name": "Toko Utama", "timezone": "Asia/Jakarta", "is_active": True}],
+        [{"code": "main", "name": "Toko Utama", "is_active": True}],
     )
 
 

@@ -1,0 +1,86 @@
+"""The till: checkout, sales, voids, refunds."""
+
+from flask import jsonify
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.auth.policy import STAFF, allow
+from app.idempotency import idempotent
+from app.pagination import SelectPage
+from app.sales import services
+from app.sales.schemas import CheckoutIn, RefundIn, RefundOut, SaleOut, SaleQuery, VoidIn
+from app.stores.services import current_store_id
+
+blp = Blueprint("sales", __name__, url_prefix="/api/sales", description="Counter sales (the POS screen).")
+
+
+def _replay_sale(sale_id):
+    return services.sale_body(current_store_id(), sale_id)
+
+
+@blp.route("")
+class Sales(MethodView):
+    @allow(*STAFF)
+    @idempotent("sales.checkout", replay=_replay_sale)
+    @blp.arguments(CheckoutIn)
+    @blp.response(201, SaleOut)
+    @blp.alt_response(409, description="Not enough stock (errors.stock names each product), or a duplicate request in flight.")
+    @blp.alt_response(422, description="Invalid input, unknown or inactive products, or payments that do not cover the total.")
+    @blp.alt_response(403, description="A cashier's discount above the store's limit without a valid supervisor PIN.")
+    def post(self, data):
+        """Check out a cart: prices from the catalog, discounts, tax, tenders, change
+
+        The server computes every amount from its own prices. Send an
+        `Idempotency-Key` so a retry after a timeout returns the same sale.
+        """
+        response = jsonify(services.checkout(current_store_id(), current_user, data))
+        response.status_code = 201
+        return response
+
+    @allow(*STAFF)
+    @blp.arguments(SaleQuery, location="query")
+    @blp.response(200, SaleOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, filters):
+        """List sales, newest first: by business date range, cashier, customer, status, tender, number"""
+        return services.sales_query(current_store_id(), **filters)
+
+
+@blp.route("/<int:sale_id>")
+class SaleById(MethodView):
+    @allow(*STAFF)
+    @blp.response(200, SaleOut)
+    def get(self, sale_id):
+        """One sale with its lines and tenders"""
+        return services.get_sale(current_store_id(), sale_id)
+
+
+@blp.route("/<int:sale_id>/void")
+class SaleVoid(MethodView):
+    @allow(*STAFF)
+    @blp.arguments(VoidIn)
+    @blp.response(200, SaleOut)
+    @blp.alt_response(403, description="A cashier without a valid supervisor approval.")
+    @blp.alt_response(409, description="Already voided, refunded in part, or not from today.")
+    def post(self, body, sale_id):
+        """Void today's sale; its stock comes back (cashiers need a supervisor's PIN in `approval`)"""
+        return services.void_sale(current_store_id(), sale_id, current_user, body["reason"], body.get("approval"))
+
+
+@blp.route("/<int:sale_id>/refunds")
+class SaleRefunds(MethodView):
+    @allow(*STAFF)
+    @blp.arguments(RefundIn)
+    @blp.response(201, RefundOut)
+    @blp.alt_response(403, description="A cashier without a valid supervisor approval.")
+    @blp.alt_response(409, description="More units than were sold (and not yet refunded), or a voided sale.")
+    def post(self, body, sale_id):
+        """Refund some or all units of some lines (returns); stock comes back unless restock is false"""
+        return services.refund_sale(current_store_id(), sale_id, current_user, body)
+
+    @allow(*STAFF)
+    @blp.response(200, RefundOut(many=True))
+    def get(self, sale_id):
+        """The sale's refunds"""
+        return services.refunds_of(current_store_id(), sale_id)

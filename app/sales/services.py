@@ -1,0 +1,341 @@
+"""Counter sales: checkout, voids, refunds, and looking sales up.
+
+A checkout is one transaction: the sale, its lines and tenders, the `sale`
+stock movements, the customer's running totals, the parked cart's removal
+and the Idempotency-Key's record all commit together, or nothing does.
+Stock is changed last, so its row locks are held for as short a time as
+possible.
+"""
+
+from flask_smorest import abort
+from sqlalchemy import delete, exists, select, update
+
+from app import idempotency
+from app.auth.approvals import verify_approval
+from app.catalog.models import Product
+from app.customers.models import Customer
+from app.extensions import db
+from app.inventory.services import InsufficientStock, StockChange, abort_insufficient, apply_stock_changes
+from app.models import utcnow
+from app.sales import pricing
+from app.sales.models import Cart, Refund, RefundItem, Sale, SaleItem, SalePayment
+from app.sales.numbering import allocate_sale_number, business_date
+from app.sales.schemas import SaleOut
+from app.stores.models import Store
+from app.users.models import CASHIER
+
+_sale_out = SaleOut()
+
+
+def _invalid(message, path):
+    """422 with the error placed at the request field it concerns."""
+    errors = [message]
+    for part in reversed(path):
+        errors = {part: errors}
+    abort(422, message=message, errors={"json": errors})
+
+
+def _load_products(item_lines):
+    product_ids = sorted({line["product_id"] for line in item_lines})
+    rows = db.session.execute(
+        select(Product.id, Product.sku, Product.name, Product.price_idr, Product.is_active).where(
+            Product.id.in_(product_ids)
+        )
+    ).all()
+    products = {row.id: row for row in rows}
+    for index, line in enumerate(item_lines):
+        product = products.get(line["product_id"])
+        if product is None:
+            _invalid(f"No product with id {line['product_id']}.", ("items", index, "product_id"))
+        if not product.is_active:
+            _invalid(f"{product.name} is no longer sold.", ("items", index, "product_id"))
+    return products
+
+
+def _discount_bp(data):
+    percent = data.get("discount_percent")
+    return None if percent is None else pricing.percent_to_bp(percent)
+
+
+def _price(data, products, store):
+    lines = [
+        pricing.LineIn(
+            product_id=line["product_id"],
+            unit_price_idr=products[line["product_id"]].price_idr,
+            qty=line["qty"],
+            discount_idr=line.get("discount_idr"),
+            discount_bp=_discount_bp(line),
+        )
+        for line in data["items"]
+    ]
+    rates = pricing.Rates(store.tax_rate_bp, store.tax_inclusive, store.service_charge_bp)
+    try:
+        return pricing.price_sale(lines, rates, data.get("discount_idr"), _discount_bp(data))
+    except pricing.PricingError as error:
+        _invalid(str(error), error.field_path)
+
+
+def _discount_approver(cashier, priced, store, approval):
+    """A cashier's discount above the store's limit needs a supervisor's PIN."""
+    over_limit = priced.discount_idr * pricing.BP > priced.subtotal_idr * store.cashier_discount_limit_bp
+    if cashier.role != CASHIER or not over_limit:
+        return None
+    return verify_approval(approval, "give a discount above the store's limit").id
+
+
+def _settle(priced, payments):
+    tenders = [pricing.Tender(p["method"], p["amount_idr"], p.get("reference")) for p in payments]
+    try:
+        return tenders, *pricing.settle(priced.total_idr, tenders)
+    except pricing.PricingError as error:
+        _invalid(str(error), error.field_path)
+
+
+def checkout(store_id, cashier, data):
+    """Ring up a sale; returns the response body (the sale as the API shows it)."""
+    products = _load_products(data["items"])
+    store = db.session.get(Store, store_id)
+    priced = _price(data, products, store)
+    approver_id = _discount_approver(cashier, priced, store, data.get("approval"))
+    tenders, paid, change = _settle(priced, data["payments"])
+
+    day = business_date()
+    sale = Sale(
+        store_id=store_id,
+        number=allocate_sale_number(store_id, day),
+        business_date=day,
+        status="completed",
+        cashier=cashier,
+        subtotal_idr=priced.subtotal_idr,
+        line_discount_idr=priced.line_discount_idr,
+        sale_discount_idr=priced.sale_discount_idr,
+        discount_idr=priced.discount_idr,
+        service_charge_idr=priced.service_charge_idr,
+        tax_idr=priced.tax_idr,
+        tax_name=store.tax_name if store.tax_rate_bp else None,
+        tax_rate_bp=store.tax_rate_bp,
+        tax_inclusive=store.tax_inclusive,
+        service_charge_bp=store.service_charge_bp,
+        total_idr=priced.total_idr,
+        paid_idr=paid,
+        change_idr=change,
+        refunded_idr=0,
+        note=data.get("note") or None,
+        discount_approved_by_id=approver_id,
+        receipt_prints=0,
+        created_at=utcnow(),
+        items=[
+            SaleItem(
+                product_id=line.product_id,
+                sku=products[line.product_id].sku,
+                name=products[line.product_id].name,
+                qty=line.qty,
+                unit_price_idr=line.unit_price_idr,
+                line_discount_idr=line.line_discount_idr,
+                sale_discount_share_idr=line.sale_discount_share_idr,
+                total_share_idr=line.total_share_idr,
+                refunded_qty=0,
+                refunded_idr=0,
+            )
+            for line in priced.lines
+        ],
+        payments=[SalePayment(method=t.method, amount_idr=t.amount_idr, reference=t.reference) for t in tenders],
+    )
+    db.session.add(sale)
+    db.session.flush()
+
+    sale.customer = _record_purchase(data.get("customer_id"), priced.total_idr)
+    if data.get("cart_id") is not None:
+        _remove_cart(store_id, data["cart_id"])
+    _take_stock(store_id, sale, cashier.id)
+    idempotency.complete(sale.id, 201)
+    body = _sale_out.dump(sale)
+    db.session.commit()
+    return body
+
+
+def _record_purchase(customer_id, total_idr):
+    if customer_id is None:
+        return None
+    customer = db.session.scalars(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(
+            purchase_count=Customer.purchase_count + 1,
+            total_spent_idr=Customer.total_spent_idr + total_idr,
+            last_purchase_at=utcnow(),
+        )
+        .returning(Customer)
+    ).first()
+    if customer is None:
+        db.session.rollback()
+        _invalid(f"No customer with id {customer_id}.", ("customer_id",))
+    return customer
+
+
+def _remove_cart(store_id, cart_id):
+    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount
+    if not removed:
+        db.session.rollback()
+        abort(409, message="That parked cart was already checked out or deleted.")
+
+
+def _take_stock(store_id, sale, user_id):
+    try:
+        apply_stock_changes(
+            store_id=store_id,
+            changes=[StockChange(item.product_id, -item.qty) for item in sale.items],
+            reason="sale",
+            reference=f"sale:{sale.id}",
+            user_id=user_id,
+        )
+    except InsufficientStock as error:
+        db.session.rollback()
+        abort_insufficient(error)
+
+
+# Reading
+
+
+def get_sale(store_id, sale_id):
+    sale = db.session.scalars(select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id)).first()
+    if sale is None:
+        abort(404, message=f"No sale with id {sale_id}.")
+    return sale
+
+
+def sale_body(store_id, sale_id):
+    """The sale as the API shows it (used to replay an idempotent checkout)."""
+    return _sale_out.dump(get_sale(store_id, int(sale_id)))
+
+
+def sales_query(store_id, date_from=None, date_to=None, cashier_id=None, customer_id=None, status=None,
+                method=None, number=None):
+    query = select(Sale).where(Sale.store_id == store_id).order_by(Sale.id.desc())
+    if date_from:
+        query = query.where(Sale.business_date >= date_from)
+    if date_to:
+        query = query.where(Sale.business_date <= date_to)
+    if cashier_id is not None:
+        query = query.where(Sale.cashier_id == cashier_id)
+    if customer_id is not None:
+        query = query.where(Sale.customer_id == customer_id)
+    if status:
+        query = query.where(Sale.status == status)
+    if method:
+        query = query.where(exists().where(SalePayment.sale_id == Sale.id, SalePayment.method == method))
+    if number:
+        query = query.where(Sale.number == number.strip().upper())
+    return query
+
+
+# Voids and refunds
+
+
+def _approver_for(user, approval, action):
+    return verify_approval(approval, action).id if user.role == CASHIER else None
+
+
+def void_sale(store_id, sale_id, user, reason, approval=None):
+    """Cancel today's sale: stock comes back once, the customer's totals are undone."""
+    approver_id = _approver_for(user, approval, "void a sale")
+    sale = db.session.scalars(
+        select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
+    ).first()
+    if sale is None:
+        abort(404, message=f"No sale with id {sale_id}.")
+    if sale.status == "voided":
+        abort(409, message=f"Sale {sale.number} is already voided.")
+    if sale.status != "completed":
+        abort(409, message=f"Sale {sale.number} has refunds; refund the remaining lines instead of voiding.")
+    if sale.business_date != business_date():
+        abort(409, message=f"Only today's sales can be voided; refund sale {sale.number} instead.")
+    sale.status = "voided"
+    sale.voided_at = utcnow()
+    sale.voided_by_id = user.id
+    sale.void_approved_by_id = approver_id
+    sale.void_reason = reason
+    apply_stock_changes(
+        store_id=store_id,
+        changes=[StockChange(item.product_id, item.qty) for item in sale.items],
+        reason="void",
+        reference=f"sale:{sale.id}",
+        user_id=user.id,
+    )
+    _undo_purchase(sale.customer_id, sale.total_idr, count=True)
+    db.session.commit()
+    return sale
+
+
+def _undo_purchase(customer_id, amount_idr, count):
+    if customer_id is None:
+        return
+    values = {"total_spent_idr": Customer.total_spent_idr - amount_idr}
+    if count:
+        values["purchase_count"] = Customer.purchase_count - 1
+    db.session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
+
+
+def refund_sale(store_id, sale_id, user, data):
+    """Give back some or all units of some lines; never more than was sold."""
+    approver_id = _approver_for(user, data.get("approval"), "refund a sale")
+    sale = db.session.scalars(
+        select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
+    ).first()
+    if sale is None:
+        abort(404, message=f"No sale with id {sale_id}.")
+    if sale.status == "voided":
+        abort(409, message=f"Sale {sale.number} is voided; nothing to refund.")
+    items = {item.id: item for item in sale.items}
+    wanted = {}
+    for index, line in enumerate(data["items"]):
+        if line["sale_item_id"] not in items:
+            _invalid(f"Sale {sale.number} has no line {line['sale_item_id']}.", ("items", index, "sale_item_id"))
+        wanted[line["sale_item_id"]] = wanted.get(line["sale_item_id"], 0) + line["qty"]
+
+    refund = Refund(sale_id=sale.id, store_id=store_id, method=data["method"], reason=data["reason"],
+                    restocked=data["restock"], user_id=user.id, approved_by_id=approver_id, created_at=utcnow())
+    for item_id, qty in wanted.items():
+        item = items[item_id]
+        if item.refunded_qty + qty > item.qty:
+            abort(409, message=f"Line '{item.name}' sold {item.qty} and {item.refunded_qty} are already refunded; "
+                               f"{qty} more is too many.")
+        amount = pricing.refund_amount(item.total_share_idr, item.qty, item.refunded_qty, qty)
+        item.refunded_qty += qty
+        item.refunded_idr += amount
+        refund.items.append(RefundItem(sale_item_id=item.id, product_id=item.product_id, qty=qty, amount_idr=amount))
+    refund.amount_idr = sum(line.amount_idr for line in refund.items)
+    sale.refunded_idr += refund.amount_idr
+    sale.status = "refunded" if all(i.refunded_qty == i.qty for i in sale.items) else "partially_refunded"
+    db.session.add(refund)
+    db.session.flush()
+    if refund.restocked:
+        apply_stock_changes(
+            store_id=store_id,
+            changes=[StockChange(line.product_id, line.qty) for line in refund.items],
+            reason="refund",
+            reference=f"refund:{refund.id}",
+            user_id=user.id,
+        )
+    _undo_purchase(sale.customer_id, refund.amount_idr, count=False)
+    db.session.commit()
+    return refund
+
+
+def refunds_of(store_id, sale_id):
+    get_sale(store_id, sale_id)
+    return db.session.scalars(select(Refund).where(Refund.sale_id == sale_id).order_by(Refund.id)).all()
+
+
+def count_receipt_print(store_id, sale_id):
+    """Count this print; returns the sale and whether it is a reprint (a copy)."""
+    prints = db.session.scalar(
+        update(Sale)
+        .where(Sale.id == sale_id, Sale.store_id == store_id)
+        .values(receipt_prints=Sale.receipt_prints + 1)
+        .returning(Sale.receipt_prints)
+    )
+    if prints is None:
+        abort(404, message=f"No sale with id {sale_id}.")
+    db.session.commit()
+    return get_sale(store_id, sale_id), prints > 1
