@@ -4,14 +4,16 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, decode_token, get_jwt
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from jwt.exceptions import PyJWTError
 
 from app.auth import tokens
-from app.auth.policy import STAFF, allow, any_token, public, refresh_token_required
-from app.auth.schemas import AccessTokenOut, LoginIn, LoginOut, LogoutIn
+from app.auth.approvals import set_pin
+from app.auth.passwords import verify_password
+from app.auth.policy import MANAGERS, STAFF, allow, any_token, public, refresh_token_required
+from app.auth.schemas import AccessTokenOut, LoginIn, LoginOut, LogoutIn, PinIn
 from app.auth.services import authenticate
-from app.extensions import client_address, limiter
+from app.extensions import client_address, db, limiter
 from app.users.schemas import PasswordChange, UserOut
 from app.users.services import change_own_password, normalize_username
 
@@ -94,3 +96,16 @@ class OwnPassword(MethodView):
         """Change your own password; other sessions are signed out, new tokens are returned"""
         user = change_own_password(current_user, body["current_password"], body["new_password"])
         return {**tokens.issue_tokens(user), "user": user}
+
+
+@blp.route("/pin")
+class ApprovalPin(MethodView):
+    @allow(*MANAGERS)
+    @blp.arguments(PinIn)
+    @blp.response(204)
+    def put(self, body):
+        """Set your approval PIN: what you type at a till to approve a cashier's void, refund or discount"""
+        if not verify_password(current_user.password_hash, body["current_password"]):
+            abort(422, message="The current password is wrong.", errors={"json": {"current_password": ["Wrong password."]}})
+        set_pin(current_user, body["pin"])
+        db.session.commit()

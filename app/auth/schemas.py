@@ -25,3 +25,8 @@ class LogoutIn(Schema):
         validate=validate.Length(max=4096),
         metadata={"description": "Also revoke this refresh token (sign the device out completely)."},
     )
+
+
+class PinIn(Schema):
+    current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
+    pin = fields.Str(required=True, load_only=True, validate=validate.Regexp(r"^\d{4,8}$", error="4 to 8 digits."))

@@ -2,7 +2,8 @@
 
 from flask import current_app
 
-from app.stores.models import default_store
+from app.extensions import db
+from app.stores.models import Store, default_store
 
 _CACHE_KEY = "pos_default_store_id"
 
@@ -17,3 +18,15 @@ def current_store_id():
     if store_id is None:
         store_id = current_app.extensions[_CACHE_KEY] = default_store().id
     return store_id
+
+
+def store_settings(store_id):
+    return db.session.get(Store, store_id)
+
+
+def update_store_settings(store_id, changes):
+    store = db.session.get(Store, store_id)
+    for field, value in changes.items():
+        setattr(store, field, value)
+    db.session.commit()
+    return store
