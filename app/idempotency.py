@@ -88,23 +88,31 @@ def _request_hash():
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
 
 
+def _insert_claim(connection, scope, key, request_hash, now, ttl):
+    return connection.execute(
+        _insert()(IdempotencyKey)
+        .values(scope=scope, key=key, request_hash=request_hash, status="in_progress", claimed_at=now,
+                expires_at=now + ttl)
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.id)
+    ).scalar()
+
+
 def _claim(scope, key, request_hash):
     """A Claim to go ahead with, or a Replay of the finished first request."""
     now = utcnow()
     ttl = timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"])
     with _autonomous() as connection:
-        connection.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.expires_at < now
-            )
-        )
-        claimed = connection.execute(
-            _insert()(IdempotencyKey)
-            .values(scope=scope, key=key, request_hash=request_hash, status="in_progress", claimed_at=now,
-                    expires_at=now + ttl)
-            .on_conflict_do_nothing()
-            .returning(IdempotencyKey.id)
-        ).scalar()
+        claimed = _insert_claim(connection, scope, key, request_hash, now, ttl)
+        if claimed is None:
+            # An expired record of the same key is forgotten, then the key is fresh again.
+            expired = connection.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.expires_at < now
+                )
+            ).rowcount
+            if expired:
+                claimed = _insert_claim(connection, scope, key, request_hash, now, ttl)
         if claimed is not None:
             return Claim(claimed)
         existing = connection.execute(

@@ -144,7 +144,8 @@ def checkout(store_id, cashier, data):
     db.session.add(sale)
     db.session.flush()
 
-    sale.customer = _record_purchase(data.get("customer_id"), priced.total_idr)
+    if data.get("customer_id") is not None:
+        sale.customer = _record_purchase(data["customer_id"], priced.total_idr)
     if data.get("cart_id") is not None:
         _remove_cart(store_id, data["cart_id"])
     _take_stock(store_id, sale, cashier.id)
@@ -155,8 +156,6 @@ def checkout(store_id, cashier, data):
 
 
 def _record_purchase(customer_id, total_idr):
-    if customer_id is None:
-        return None
     customer = db.session.scalars(
         update(Customer)
         .where(Customer.id == customer_id)
