@@ -1,6 +1,6 @@
 """What the stock API reads and writes."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.fields import Quantity, Trimmed
 from app.inventory.models import MANUAL_REASONS, REASONS
@@ -63,13 +63,15 @@ class StockTakeIn(Schema):
     )
     note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
 
-    @validates("counts")
-    def _one_line_per_product(self, lines, **kwargs):
+    # A schema validator, so it runs only once every line passed its own checks:
+    # a field validator would also see lines that lost their product_id to an error.
+    @validates_schema
+    def _one_line_per_product(self, data, **kwargs):
         seen, repeated = set(), set()
-        for line in lines:
+        for line in data["counts"]:
             (repeated if line["product_id"] in seen else seen).add(line["product_id"])
         if repeated:
-            raise ValidationError(f"Each product may be counted once; repeated: {sorted(repeated)[:20]}.")
+            raise ValidationError(f"Each product may be counted once; repeated: {sorted(repeated)[:20]}.", "counts")
 
 
 class StockTakeLineOut(Schema):
