@@ -4,11 +4,12 @@ Same key and same request: the first result again, never a second sale.
 Same key with another request: 422. The same key while the first request is
 still running: 409.
 
-A key is claimed in its own short transaction (so a concurrent duplicate
-sees it at once), then completed inside the business transaction: the sale
-and the key's record of it commit together or not at all. A request that
-fails gives its claim back, so the client may retry with the same key. A
-claim left by a crashed process is taken over after `STALE_AFTER`.
+Everything happens inside the business transaction, so the key's record and
+what it records (the sale) commit together or not at all, and a failed or
+crashed request leaves nothing behind: the client may simply retry. On
+PostgreSQL a transaction-scoped advisory lock on the key tells a concurrent
+duplicate to back off (409) without waiting; the unique key on
+(scope, key) is the backstop on every database.
 """
 
 import hashlib
@@ -20,9 +21,8 @@ from functools import wraps
 
 from flask import current_app, g, jsonify, request
 from flask_smorest import abort
-from sqlalchemy import CheckConstraint, Integer, String, UniqueConstraint, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, String, UniqueConstraint, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -31,35 +31,32 @@ from app.models import UTCDateTime, utcnow
 log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
-STALE_AFTER = timedelta(minutes=2)
 _G_CLAIM = "idempotency_claim"
 
 
 class IdempotencyKey(db.Model):
     __tablename__ = "idempotency_keys"
-    __table_args__ = (
-        UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),
-        CheckConstraint("status IN ('in_progress', 'done')", name="status_known"),
-    )
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Whose keys these are: the endpoint, and the staff user where there is one.
     scope: Mapped[str] = mapped_column(String(120))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))
     # What the first request produced: re-read and shown again on a replay.
-    resource_id: Mapped[str | None] = mapped_column(String(64))
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resource_id: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 @dataclass
 class Claim:
-    """This request may go ahead; it must `complete` or give the key back."""
+    """This request may go ahead; its service must call `complete` before committing."""
 
-    id: int
+    scope: str
+    key: str
+    request_hash: str
     completed: bool = False
 
 
@@ -71,15 +68,6 @@ class Replay:
     response_status: int
 
 
-def _insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-
-
-def _autonomous():
-    """A connection of its own that commits each statement: the claim must be visible before our transaction ends."""
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-
 def _request_hash():
     body = request.get_json(silent=True)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None else request.get_data()
@@ -88,73 +76,52 @@ def _request_hash():
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
 
 
-def _insert_claim(connection, scope, key, request_hash, now, ttl):
-    return connection.execute(
-        _insert()(IdempotencyKey)
-        .values(scope=scope, key=key, request_hash=request_hash, status="in_progress", claimed_at=now,
-                expires_at=now + ttl)
-        .on_conflict_do_nothing()
-        .returning(IdempotencyKey.id)
-    ).scalar()
+def _lock_key(scope, key):
+    """Take the key for this transaction; False when another transaction holds it (PostgreSQL only)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    digest = hashlib.sha256(f"{scope}\0{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    return db.session.scalar(select(func.pg_try_advisory_xact_lock(lock_id)))
 
 
 def _claim(scope, key, request_hash):
     """A Claim to go ahead with, or a Replay of the finished first request."""
-    now = utcnow()
-    ttl = timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"])
-    with _autonomous() as connection:
-        claimed = _insert_claim(connection, scope, key, request_hash, now, ttl)
-        if claimed is None:
-            # An expired record of the same key is forgotten, then the key is fresh again.
-            expired = connection.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.expires_at < now
-                )
-            ).rowcount
-            if expired:
-                claimed = _insert_claim(connection, scope, key, request_hash, now, ttl)
-        if claimed is not None:
-            return Claim(claimed)
-        existing = connection.execute(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        ).one_or_none()
-        if existing is None:
-            abort(409, message="A request with this Idempotency-Key was just finishing; retry it.")
-        if existing.request_hash != request_hash:
-            abort(422, message="This Idempotency-Key was already used with a different request.",
-                  errors={"headers": {HEADER: ["Used with another request body."]}})
-        if existing.status == "done":
-            return Replay(existing.resource_id, existing.response_status)
-        if existing.claimed_at > now - STALE_AFTER:
-            abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
-        taken_over = connection.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.id == existing.id, IdempotencyKey.status == "in_progress",
-                   IdempotencyKey.claimed_at == existing.claimed_at)
-            .values(claimed_at=now)
-        ).rowcount
-        if not taken_over:
-            abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
-        log.warning("idempotency_claim_taken_over scope=%s", scope)
-        return Claim(existing.id)
-
-
-def _release(claim):
-    with _autonomous() as connection:
-        connection.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.id == claim.id, IdempotencyKey.status == "in_progress")
-        )
+    if not _lock_key(scope, key):
+        abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
+    existing = db.session.execute(
+        select(IdempotencyKey.id, IdempotencyKey.request_hash, IdempotencyKey.resource_id,
+               IdempotencyKey.response_status, IdempotencyKey.expires_at)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    ).first()
+    if existing is not None and existing.expires_at <= utcnow():
+        # Past its 24 hours: forgotten, and the key starts afresh.
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == existing.id))
+        existing = None
+    if existing is None:
+        return Claim(scope, key, request_hash)
+    if existing.request_hash != request_hash:
+        abort(422, message="This Idempotency-Key was already used with a different request.",
+              errors={"headers": {HEADER: ["Used with another request body."]}})
+    return Replay(existing.resource_id, existing.response_status)
 
 
 def complete(resource_id, response_status):
-    """Record the outcome of this request's claim, in the caller's transaction (before it commits)."""
+    """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
     claim = g.get(_G_CLAIM)
     if claim is None:
         return
-    db.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claim.id)
-        .values(status="done", resource_id=str(resource_id), response_status=response_status)
+    now = utcnow()
+    db.session.add(
+        IdempotencyKey(
+            scope=claim.scope,
+            key=claim.key,
+            request_hash=claim.request_hash,
+            resource_id=str(resource_id),
+            response_status=response_status,
+            created_at=now,
+            expires_at=now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
+        )
     )
     claim.completed = True
 
@@ -190,13 +157,15 @@ def idempotent(name, replay, scope_by_user=True):
             setattr(g, _G_CLAIM, outcome)
             try:
                 result = view(*args, **kwargs)
-            except BaseException:
+            except IntegrityError as error:
+                # Only the unique key on (scope, key) is expected here: a duplicate
+                # that slipped past the lock (SQLite has none).
                 db.session.rollback()
-                _release(outcome)
-                raise
+                if "idempotency_keys" not in str(error.orig):
+                    raise
+                abort(409, message="A request with this Idempotency-Key was processed concurrently; retry it.")
             if not outcome.completed:
                 log.error("idempotency_not_completed scope=%s", name)
-                _release(outcome)
             return result
 
         guarded._apidoc = getattr(view, "_apidoc", {})

@@ -133,7 +133,7 @@ class SalePayment(db.Model):
 
 
 class SaleCounter(db.Model):
-    """The last sale number given out per store and day."""
+    """The last sale number given out per store and day (SQLite only; PostgreSQL uses sequences)."""
 
     __tablename__ = "sale_counters"
 

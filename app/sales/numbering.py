@@ -1,20 +1,33 @@
 """Sale numbers people read: `S-20261126-0042`, per store and local day.
 
-A number is taken from `sale_counters` in its own tiny transaction, so
-checkouts never queue behind each other's open transactions for it. A
-checkout that fails after taking a number leaves a gap; the unique key on
-(store, number) makes a duplicate impossible.
+On PostgreSQL each store and day has its own sequence
+(`sale_no_<store>_<yyyymmdd>`, created by the day's first checkout).
+`nextval` takes no row lock and does not wait for anyone's commit, so
+checkouts in a store never queue for a number; a checkout that fails after
+taking one leaves a gap, and the unique key on (store, number) makes a
+duplicate impossible. Sequences of past days are dropped by the beat job
+`maintenance.drop_old_sale_sequences`.
+
+SQLite (the development default) has no sequences: there a counter row is
+bumped inside the checkout's transaction, which SQLite serializes anyway.
 """
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.sales.models import SaleCounter
+
+log = logging.getLogger(__name__)
+_SEQUENCE_PREFIX = "sale_no_"
+# Sequences this process knows exist, per database.
+_known_sequences = set()
 
 
 def business_date(moment=None):
@@ -23,13 +36,56 @@ def business_date(moment=None):
     return (moment or datetime.now(zone)).astimezone(zone).date()
 
 
-def allocate_sale_number(store_id, day):
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(SaleCounter).values(store_id=store_id, business_date=day, last_number=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[SaleCounter.store_id, SaleCounter.business_date],
-        set_={"last_number": SaleCounter.last_number + 1},
-    ).returning(SaleCounter.last_number)
+def _sequence_name(store_id, day):
+    return f"{_SEQUENCE_PREFIX}{int(store_id)}_{day:%Y%m%d}"
+
+
+def _ensure_sequence(name):
+    cache_key = (db.engine.url.render_as_string(), name)
+    if cache_key in _known_sequences:
+        return
+    # Its own connection: DDL must not ride on (or roll back with) the checkout.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        sequence = connection.execute(statement).scalar_one()
-    return f"S-{day:%Y%m%d}-{sequence:04d}"
+        try:
+            connection.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+        except DBAPIError:
+            # Two first checkouts of the day raced to create it; the other one won.
+            exists = connection.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}).scalar()
+            if not exists:
+                raise
+    _known_sequences.add(cache_key)
+
+
+def allocate_sale_number(store_id, day):
+    if db.session.get_bind().dialect.name == "postgresql":
+        name = _sequence_name(store_id, day)
+        _ensure_sequence(name)
+        number = db.session.scalar(text(f"SELECT nextval('{name}')"))
+    else:
+        number = db.session.scalar(
+            sqlite_insert(SaleCounter)
+            .values(store_id=store_id, business_date=day, last_number=1)
+            .on_conflict_do_update(
+                index_elements=[SaleCounter.store_id, SaleCounter.business_date],
+                set_={"last_number": SaleCounter.last_number + 1},
+            )
+            .returning(SaleCounter.last_number)
+        )
+    return f"S-{day:%Y%m%d}-{number:04d}"
+
+
+def drop_old_sequences(keep_days=7):
+    """Drop the number sequences of days long past; returns how many went."""
+    if db.engine.dialect.name != "postgresql":
+        return 0
+    cutoff = (business_date() - timedelta(days=keep_days)).strftime("%Y%m%d")
+    names = db.session.scalars(
+        text("SELECT sequencename FROM pg_sequences WHERE sequencename LIKE :prefix"),
+        {"prefix": _SEQUENCE_PREFIX + "%"},
+    ).all()
+    old = [name for name in names if name.rsplit("_", 1)[-1] < cutoff]
+    for name in old:
+        db.session.execute(text(f"DROP SEQUENCE IF EXISTS {name}"))
+    db.session.commit()
+    log.info("sale_sequences_dropped count=%s", len(old))
+    return len(old)

@@ -39,12 +39,10 @@ def upgrade():
     sa.Column('scope', sa.String(length=120), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('resource_id', sa.String(length=64), nullable=True),
-    sa.Column('response_status', sa.Integer(), nullable=True),
-    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resource_id', sa.String(length=64), nullable=False),
+    sa.Column('response_status', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('in_progress', 'done')", name=op.f('ck_idempotency_keys_status_known')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
     sa.UniqueConstraint('scope', 'key', name='uq_idempotency_keys_scope_key')
     )

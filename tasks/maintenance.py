@@ -1,0 +1,16 @@
+"""Housekeeping run by beat."""
+
+from celery import shared_task
+
+from app import idempotency
+from app.sales import numbering
+
+
+@shared_task(name="maintenance.purge_idempotency_keys")
+def purge_idempotency_keys():
+    return idempotency.purge_expired()
+
+
+@shared_task(name="maintenance.drop_old_sale_sequences")
+def drop_old_sale_sequences():
+    return numbering.drop_old_sequences()
