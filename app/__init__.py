@@ -49,6 +49,7 @@ def _register_blueprints(app, api):
     from app.auth import tokens  # noqa: F401  (registers the JWT loaders)
     from app.auth.routes import blp as auth
     from app.catalog.routes import categories, products
+    from app.customers.routes import blp as customers
     from app.docs import blp as docs
     from app.health.routes import blp as health
     from app.inventory.routes import stock, takes
@@ -56,7 +57,7 @@ def _register_blueprints(app, api):
     from app.stores.routes import blp as store
     from app.users.routes import blp as users
 
-    for blueprint in (auth, users, categories, products, stock, takes, sales, store, health):
+    for blueprint in (auth, users, categories, products, stock, takes, sales, customers, store, health):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
 
