@@ -42,6 +42,29 @@ def user_row(app, user_id):
         }
 
 
+@pytest.fixture
+def issued(app):
+    """Tokens for a user as a successful login issues them, without paying for argon2 again.
+
+    Tests about what a token can do use these; tests about signing in use the API.
+    """
+    from app.auth.tokens import issue_tokens
+
+    def tokens_for(user):
+        with app.app_context():
+            return issue_tokens(db.session.get(User, user["id"]))
+
+    return tokens_for
+
+
+@pytest.fixture
+def auth_headers(make_user, issued):
+    def headers_for(role="cashier"):
+        return bearer(issued(make_user(role))["access_token"])
+
+    return headers_for
+
+
 def sign_in(client, username, password, **kwargs):
     return client.post("/api/auth/login", json={"username": username, "password": password}, **kwargs)
 
@@ -210,13 +233,13 @@ def test_refresh_token_gets_a_new_access_token(client, make_user, login):
     assert me.get_json()["id"] == user["id"]
 
 
-def test_refresh_with_an_access_token_is_401(client, make_user, login):
-    tokens = login(make_user("cashier"))
+def test_refresh_with_an_access_token_is_401(client, make_user, issued):
+    tokens = issued(make_user("cashier"))
     assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["access_token"])), 401)
 
 
-def test_refresh_token_is_not_an_access_token(client, make_user, login):
-    tokens = login(make_user("admin"))
+def test_refresh_token_is_not_an_access_token(client, make_user, issued):
+    tokens = issued(make_user("admin"))
     assert_error(client.get("/api/auth/me", headers=bearer(tokens["refresh_token"])), 401)
     assert_error(client.get("/api/users", headers=bearer(tokens["refresh_token"])), 401)
 
@@ -228,8 +251,8 @@ def test_refresh_without_a_token_is_401(client):
 # --- logout and the blocklist -----------------------------------------------
 
 
-def test_logout_revokes_the_presented_token_until_it_would_expire(app, client, make_user, login, app_redis):
-    tokens = login(make_user("cashier"))
+def test_logout_revokes_the_presented_token_until_it_would_expire(app, client, make_user, issued, app_redis):
+    tokens = issued(make_user("cashier"))
 
     response = client.post("/api/auth/logout", headers=bearer(tokens["access_token"]))
 
@@ -246,8 +269,8 @@ def test_logout_revokes_the_presented_token_until_it_would_expire(app, client, m
     assert 0 < app_redis.ttl(keys[0]) <= access_lifetime + 1
 
 
-def test_logout_with_the_refresh_token_in_the_body_revokes_both(app, client, make_user, login, app_redis):
-    tokens = login(make_user("cashier"))
+def test_logout_with_the_refresh_token_in_the_body_revokes_both(app, client, make_user, issued, app_redis):
+    tokens = issued(make_user("cashier"))
 
     response = client.post(
         "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": tokens["refresh_token"]}
@@ -262,8 +285,8 @@ def test_logout_with_the_refresh_token_in_the_body_revokes_both(app, client, mak
     assert all(0 < app_redis.ttl(key) <= refresh_lifetime + 1 for key in keys)
 
 
-def test_logout_with_a_refresh_token_as_bearer_revokes_it(client, make_user, login):
-    tokens = login(make_user("cashier"))
+def test_logout_with_a_refresh_token_as_bearer_revokes_it(client, make_user, issued):
+    tokens = issued(make_user("cashier"))
 
     assert client.post("/api/auth/logout", headers=bearer(tokens["refresh_token"])).status_code == 204
 
@@ -271,9 +294,9 @@ def test_logout_with_a_refresh_token_as_bearer_revokes_it(client, make_user, log
     assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
 
 
-def test_logout_cannot_revoke_someone_elses_refresh_token(client, make_user, login, app_redis):
-    mine = login(make_user("cashier"))
-    theirs = login(make_user("cashier"))
+def test_logout_cannot_revoke_someone_elses_refresh_token(client, make_user, issued, app_redis):
+    mine = issued(make_user("cashier"))
+    theirs = issued(make_user("cashier"))
 
     response = client.post(
         "/api/auth/logout", headers=bearer(mine["access_token"]), json={"refresh_token": theirs["refresh_token"]}
@@ -284,8 +307,8 @@ def test_logout_cannot_revoke_someone_elses_refresh_token(client, make_user, log
     assert client.post("/api/auth/refresh", headers=bearer(theirs["refresh_token"])).status_code == 200
 
 
-def test_logout_with_a_garbage_refresh_token_still_signs_out(client, make_user, login, app_redis):
-    tokens = login(make_user("cashier"))
+def test_logout_with_a_garbage_refresh_token_still_signs_out(client, make_user, issued, app_redis):
+    tokens = issued(make_user("cashier"))
 
     response = client.post(
         "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": "not-a-jwt"}
@@ -296,8 +319,8 @@ def test_logout_with_a_garbage_refresh_token_still_signs_out(client, make_user, 
     assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
 
 
-def test_logout_with_bad_input_is_422_and_revokes_nothing(client, make_user, login, app_redis):
-    tokens = login(make_user("cashier"))
+def test_logout_with_bad_input_is_422_and_revokes_nothing(client, make_user, issued, app_redis):
+    tokens = issued(make_user("cashier"))
 
     response = client.post("/api/auth/logout", headers=bearer(tokens["access_token"]), json={"everywhere": True})
 
@@ -403,10 +426,10 @@ def test_deactivation_ends_live_tokens_and_reactivation_does_not_revive_them(app
     assert client.get("/api/auth/me", headers=bearer(fresh["access_token"])).status_code == 200
 
 
-def test_role_change_applies_to_live_tokens_at_once(client, make_user, login, auth_headers):
+def test_role_change_applies_to_live_tokens_at_once(client, make_user, issued, auth_headers):
     admin = auth_headers("admin")
     other_admin = make_user("admin")
-    tokens = login(other_admin)
+    tokens = issued(other_admin)
     assert client.get("/api/users", headers=bearer(tokens["access_token"])).status_code == 200
 
     assert client.patch(f"/api/users/{other_admin['id']}", headers=admin, json={"role": "cashier"}).status_code == 200
@@ -415,10 +438,10 @@ def test_role_change_applies_to_live_tokens_at_once(client, make_user, login, au
     assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).get_json()["role"] == "cashier"
 
 
-def test_password_reset_by_admin_ends_old_tokens_and_the_new_password_works(app, client, make_user, login, auth_headers):
+def test_password_reset_by_admin_ends_old_tokens_and_the_new_password_works(app, client, make_user, issued, auth_headers):
     admin = auth_headers("admin")
     cashier = make_user("cashier")
-    tokens = login(cashier)
+    tokens = issued(cashier)
 
     response = client.post(f"/api/users/{cashier['id']}/password", headers=admin, json={"new_password": "brand-new-pass"})
 
@@ -473,9 +496,9 @@ def test_own_password_change_returns_new_tokens_and_ends_the_old_ones(app, clien
     ],
     ids=["wrong current", "short new", "no current", "no new", "unknown field"],
 )
-def test_own_password_change_with_bad_input_is_422_and_changes_nothing(app, client, make_user, login, body, field):
+def test_own_password_change_with_bad_input_is_422_and_changes_nothing(app, client, make_user, issued, body, field):
     user = make_user("cashier")
-    tokens = login(user)
+    tokens = issued(user)
     before = user_row(app, user["id"])
 
     response = client.post("/api/auth/password", headers=bearer(tokens["access_token"]), json=body)
@@ -487,9 +510,9 @@ def test_own_password_change_with_bad_input_is_422_and_changes_nothing(app, clie
     assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
 
 
-def test_own_password_change_needs_an_access_token(app, client, make_user, login):
+def test_own_password_change_needs_an_access_token(app, client, make_user, issued):
     user = make_user("cashier")
-    tokens = login(user)
+    tokens = issued(user)
     hash_before = user_row(app, user["id"])["password_hash"]
     body = {"current_password": user["password"], "new_password": "my-new-password"}
 
