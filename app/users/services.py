@@ -20,8 +20,11 @@ def find_by_username(username):
 def users_query(q=None, role=None, is_active=None):
     query = select(User).order_by(User.username)
     if q:
-        pattern = f"%{q.strip().lower()}%"
-        query = query.where(or_(User.username.like(pattern), func.lower(User.full_name).like(pattern)))
+        # autoescape: '_' is a username character and '%' may be typed; both are searched for literally.
+        term = q.strip().lower()
+        query = query.where(
+            or_(User.username.contains(term, autoescape=True), func.lower(User.full_name).contains(term, autoescape=True))
+        )
     if role:
         query = query.where(User.role == role)
     if is_active is not None:

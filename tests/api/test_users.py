@@ -216,6 +216,22 @@ def test_list_searches_username_and_full_name_without_regard_to_case(client, aut
     assert usernames("q=nobody") == []
 
 
+def test_list_search_treats_wildcard_characters_literally(client, auth_headers, make_user):
+    # '_' is allowed in usernames and '%' may be typed; neither may match "anything".
+    headers = auth_headers("admin")
+    make_user("cashier", username="kasir_pagi", full_name="Shift 100% Pagi")
+    make_user("cashier", username="kasirxpagi", full_name="Shift 1000 Pagi")
+
+    def usernames(query):
+        response = client.get("/api/users", query_string={"q": query}, headers=headers)
+        assert response.status_code == 200
+        return sorted(user["username"] for user in response.get_json())
+
+    assert usernames("kasir_") == ["kasir_pagi"]
+    assert usernames("100%") == ["kasir_pagi"]
+    assert usernames("%") == ["kasir_pagi"]
+
+
 def test_list_filters_by_role_and_active_flag(client, auth_headers, make_user):
     headers = auth_headers("admin")
     active_cashier = make_user("cashier")
