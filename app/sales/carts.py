@@ -1,0 +1,135 @@
+"""Parked carts: a till's cart saved so the queue can move, resumed later on any till.
+
+A parked cart reserves nothing: stock is taken only when it is checked out,
+and prices are those of the moment of checkout. Its content is validated as
+the checkout would validate it (known, active products; discounts that fit
+the lines; a customer that exists), so what is resumed can be checked out.
+Checkout with `cart_id` deletes the cart in the sale's transaction, which is
+what stops one cart from being sold twice from two tills.
+"""
+
+from dataclasses import dataclass, field
+
+from flask_smorest import abort
+from sqlalchemy import delete, select, update
+
+from app.catalog.models import Product
+from app.customers.models import Customer
+from app.extensions import db
+from app.inventory.services import with_stock
+from app.models import utcnow
+from app.sales import services as checkout_rules
+from app.sales.models import Cart
+from app.stores.models import Store
+
+
+@dataclass
+class ResumedCart:
+    """A cart as a till shows it on resuming: its lines with today's name, price and stock."""
+
+    cart: Cart
+    items: list[dict] = field(default_factory=list)
+    customer: Customer | None = None
+
+
+def carts_query(store_id):
+    """The store's parked carts, oldest first (the customer who has waited longest)."""
+    return select(Cart).where(Cart.store_id == store_id).order_by(Cart.created_at, Cart.id)
+
+
+def get_cart(store_id, cart_id, for_update=False):
+    query = select(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)
+    if for_update:
+        query = query.with_for_update()
+    cart = db.session.scalars(query).first()
+    if cart is None:
+        abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
+    return cart
+
+
+def _check_like_checkout(store_id, content):
+    """422 for what the checkout would refuse, except payments (not given yet)."""
+    # The checkout's own rules, so a cart is never parked that checkout would refuse.
+    products = checkout_rules._load_products(content["items"])
+    checkout_rules._price(content, products, db.session.get(Store, store_id))
+    customer_id = content.get("customer_id")
+    if customer_id is not None and db.session.get(Customer, customer_id) is None:
+        checkout_rules._invalid(f"No customer with id {customer_id}.", ("customer_id",))
+
+
+def _as_json(values):
+    """Drop absent fields; percents (Decimal) as strings so they are stored exactly."""
+    return {name: str(value) if name == "discount_percent" else value
+            for name, value in values.items() if value is not None}
+
+
+def _stored_content(data):
+    content = _as_json({name: value for name, value in data.items() if name not in ("label", "items")})
+    content["items"] = [_as_json(line) for line in data["items"]]
+    return content
+
+
+def park_cart(store_id, user_id, data):
+    _check_like_checkout(store_id, data)
+    cart = Cart(store_id=store_id, label=data["label"], content=_stored_content(data), created_by_id=user_id)
+    db.session.add(cart)
+    db.session.commit()
+    return cart
+
+
+def replace_cart(store_id, cart_id, data):
+    """Put new content in a parked cart (the customer added or dropped something)."""
+    cart = get_cart(store_id, cart_id, for_update=True)  # a concurrent checkout waits, or has removed it
+    _check_like_checkout(store_id, data)
+    cart.label = data["label"]
+    cart.content = _stored_content(data)
+    db.session.commit()
+    return cart
+
+
+def delete_cart(store_id, cart_id):
+    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount
+    if not removed:
+        abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
+    db.session.commit()
+
+
+def resume_cart(store_id, cart_id, user_id):
+    """Record who resumed it and when; returns it with today's product details.
+
+    Resuming again (the first till closed, say) is allowed and records the
+    newer till; only one checkout of it can succeed.
+    """
+    cart = db.session.scalars(
+        update(Cart)
+        .where(Cart.id == cart_id, Cart.store_id == store_id)
+        .values(resumed_by_id=user_id, resumed_at=utcnow())
+        .returning(Cart)
+    ).first()
+    if cart is None:
+        abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
+    db.session.commit()
+    return ResumedCart(cart=cart, items=_with_products(store_id, cart.content["items"]),
+                       customer=_customer(cart.content.get("customer_id")))
+
+
+def _with_products(store_id, lines):
+    product_ids = {line["product_id"] for line in lines}
+    products = {
+        product.id: product
+        for product in db.session.scalars(with_stock(select(Product), store_id).where(Product.id.in_(product_ids)))
+    }
+    enriched = []
+    for line in lines:
+        product = products.get(line["product_id"])
+        details = (
+            {"name": product.name, "price_idr": product.price_idr, "stock": product.stock, "is_active": product.is_active}
+            if product is not None
+            else {"name": None, "price_idr": None, "stock": None, "is_active": False}
+        )
+        enriched.append({**line, **details})
+    return enriched
+
+
+def _customer(customer_id):
+    return db.session.get(Customer, customer_id) if customer_id is not None else None
