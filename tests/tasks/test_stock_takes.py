@@ -100,6 +100,11 @@ def stock_take_movements(app, stock_take_id):
         ]
 
 
+def status_of(app, stock_take_id):
+    with app.app_context():
+        return db.session.scalar(select(StockTake.status).where(StockTake.id == stock_take_id))
+
+
 def table_counts(app):
     with app.app_context():
         return {"takes": count_rows(StockTake), "lines": count_rows(StockTakeLine), "movements": count_rows(StockMovement)}
@@ -321,12 +326,9 @@ def test_a_count_of_thousands_of_products_is_applied_by_the_worker(app, client, 
 
     assert response.status_code == 202
     stock_take_id = response.get_json()["id"]
-    detail = wait_for(
-        lambda: (body := client.get(f"/api/stock-takes/{stock_take_id}", headers=manager).get_json())["status"]
-        != "pending" and body,
-        timeout=120,
-        message="the 5000-line stock take to be applied",
-    )
+    wait_for(lambda: status_of(app, stock_take_id) != "pending", timeout=120, interval=0.2,
+             message="the 5000-line stock take to be applied")
+    detail = client.get(f"/api/stock-takes/{stock_take_id}", headers=manager).get_json()
     assert detail["status"] == "applied", detail.get("error")
     assert detail["line_count"] == size
     assert detail["changed_lines"] == len(changed)
