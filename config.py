@@ -94,6 +94,12 @@ class Config:
 
     ORDER_PAYMENT_TTL_MINUTES = env_int("ORDER_PAYMENT_TTL_MINUTES", 30)
     RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 120)
+    # Payments still open this long after their last news are asked about at Midtrans.
+    PAYMENT_RECONCILE_GRACE_SECONDS = env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 60)
+    # How long `POST /api/payments/{order_id}/create` waits for the Snap token before answering 202.
+    PAYMENT_TOKEN_WAIT_SECONDS = float(env("PAYMENT_TOKEN_WAIT_SECONDS", "3"))
+    # Where Snap sends the customer back after paying (optional).
+    ORDER_FINISH_URL = env("ORDER_FINISH_URL")
     LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", "10 per minute")
     PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
@@ -129,6 +135,8 @@ class Config:
     # Flask-Limiter: counters live in Redis so every API process shares them.
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "pos-limits"
+    # With Redis down, count in process memory rather than refuse every request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
     @classmethod
     def init(cls):

@@ -53,13 +53,18 @@ def _register_blueprints(app, api):
     from app.docs import blp as docs
     from app.health.routes import blp as health
     from app.inventory.routes import stock, takes
+    from app.orders.routes import menu, orders
+    from app.payments.routes import payments, webhooks
     from app.sales.cart_routes import blp as carts
     from app.sales.receipt_routes import blp as receipts
     from app.sales.routes import blp as sales
     from app.stores.routes import blp as store
     from app.users.routes import blp as users
 
-    for blueprint in (auth, users, categories, products, stock, takes, sales, receipts, carts, customers, store, health):
+    for blueprint in (
+        auth, users, store, categories, products, stock, takes, sales, receipts, carts, customers,
+        menu, orders, payments, webhooks, health,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
 

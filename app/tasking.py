@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ("tasks.system", "tasks.inventory", "tasks.catalog", "tasks.maintenance")
+TASK_MODULES = ("tasks.system", "tasks.inventory", "tasks.catalog", "tasks.maintenance", "tasks.payments")
 _PENDING_KEY = "pos_tasks_after_commit"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from sqlalchemy import delete, make_url
+from sqlalchemy import delete, make_url, text
 
 from config import TestingConfig
 
@@ -85,8 +85,25 @@ def _clean_state(request):
                 db.session.execute(delete(Store).where(Store.code != DEFAULT_STORE_CODE))
             else:
                 db.session.execute(table.delete())
+        _reset_default_store(db)
+        for sequence in db.session.scalars(text("SELECT sequencename FROM pg_sequences WHERE sequencename LIKE 'sale_no_%'")):
+            db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART WITH 1"))
         db.session.commit()
     yield
+
+
+def _reset_default_store(db):
+    """The default store back to a fresh store's settings (tests change tax, service charge, texts)."""
+    from app.stores.models import Store
+
+    defaults = {
+        column.key: column.default.arg
+        for column in Store.__table__.columns
+        if column.default is not None and not callable(column.default.arg) and column.key not in ("id", "code")
+    }
+    nullable = {column.key: None for column in Store.__table__.columns
+                if column.nullable and column.default is None and column.key not in ("id",)}
+    db.session.execute(Store.__table__.update().where(Store.code == "main").values(name="Toko Utama", **nullable, **defaults))
 
 
 @pytest.fixture

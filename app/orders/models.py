@@ -1,0 +1,85 @@
+"""Online orders from the public menu.
+
+An order reserves its stock when it is placed (`online_order` movements) and
+gives it back once (`order_release`) if it expires, fails or is cancelled;
+`stock_reserved` is cleared by the same conditional update that releases.
+
+Order status moves only forward:
+
+    pending -> paid -> preparing -> ready -> completed
+    pending -> expired | cancelled | failed
+    paid, preparing, ready -> cancelled (refunded through Midtrans)
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models import TimestampMixin, UTCDateTime
+
+ORDER_STATUSES = ("pending", "paid", "preparing", "ready", "completed", "expired", "cancelled", "failed")
+FULFILMENT = {"paid": "preparing", "preparing": "ready", "ready": "completed"}
+PAYMENT_STATUSES = (
+    "none", "creating", "pending", "paid", "challenge", "failed", "expired", "cancelled", "refunded",
+    "partially_refunded",
+)
+
+
+def _known(column, values):
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+class Order(TimestampMixin, db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_known("status", ORDER_STATUSES), name="status_known"),
+        CheckConstraint(_known("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
+        CheckConstraint("total_idr > 0 AND subtotal_idr >= 0", name="amounts_valid"),
+        CheckConstraint("refunded_idr >= 0 AND refunded_idr <= total_idr", name="refund_within_total"),
+        Index("ix_orders_store_status_expires", "store_id", "status", "expires_at"),
+        Index("ix_orders_store_created", "store_id", "created_at"),
+    )
+
+    # Unguessable: holding the id is what lets a customer pay and follow the order.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    payment_status: Mapped[str] = mapped_column(String(20), default="none")
+    customer_name: Mapped[str] = mapped_column(String(120))
+    customer_phone: Mapped[str] = mapped_column(String(20), index=True)
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    # Linked when the order is paid (customers are not created for unpaid orders).
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+    subtotal_idr: Mapped[int] = mapped_column(BigInteger)
+    service_charge_idr: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_idr: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_name: Mapped[str | None] = mapped_column(String(16))
+    tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_idr: Mapped[int] = mapped_column(BigInteger)
+    refunded_idr: Mapped[int] = mapped_column(BigInteger, default=0)
+    stock_reserved: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(255))
+
+    items: Mapped[list["OrderItem"]] = relationship(order_by="OrderItem.id", lazy="selectin")
+
+
+class OrderItem(db.Model):
+    __tablename__ = "order_items"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price_idr: Mapped[int] = mapped_column(BigInteger)
+    line_total_idr: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,118 @@
+"""The public menu and online orders; the staff's order screen."""
+
+import hashlib
+import json
+
+from flask import current_app, jsonify, request
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.auth.policy import STAFF, allow, public
+from app.extensions import client_address, limiter
+from app.http import max_body
+from app.idempotency import idempotent
+from app.orders import services
+from app.orders.schemas import (
+    MenuOut,
+    OrderDetail,
+    OrderIn,
+    OrderOut,
+    OrderQuery,
+    OrderStatusOut,
+    OrderUpdate,
+    StaffOrderOut,
+)
+from app.pagination import SelectPage
+from app.payments import services as payments
+from app.stores.services import current_store_id
+
+menu = Blueprint("menu", __name__, url_prefix="/api/menu", description="The public menu.")
+orders = Blueprint("orders", __name__, url_prefix="/api/orders", description="Online orders.")
+
+MENU_MAX_AGE_SECONDS = 15
+
+
+def public_rate_limit():
+    return current_app.config["PUBLIC_RATE_LIMIT"]
+
+
+@menu.route("")
+class Menu(MethodView):
+    @public
+    @menu.response(200, MenuOut)
+    def get(self):
+        """Active products by category, with price and how many can be ordered now (cacheable briefly)"""
+        body = services.menu(current_store_id())
+        payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        etag = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        if request.if_none_match.contains(etag):
+            response = current_app.response_class(status=304)
+        else:
+            response = current_app.response_class(payload, mimetype="application/json")
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = f"public, max-age={MENU_MAX_AGE_SECONDS}"
+        return response
+
+
+def _replay_order(order_id):
+    return services.order_body(order_id)
+
+
+@orders.route("")
+class Orders(MethodView):
+    @public
+    @limiter.limit(public_rate_limit, key_func=client_address)
+    @max_body(16 * 1024)
+    @idempotent("orders.create", replay=_replay_order, scope_by_user=False)
+    @orders.arguments(OrderIn)
+    @orders.response(201, OrderOut)
+    @orders.alt_response(409, description="Not enough stock (errors.stock names each product).")
+    @orders.alt_response(422, description="Invalid input, a product not on the menu, or over the per-product cap.")
+    @orders.alt_response(429, description="Too many orders from this address.")
+    def post(self, data):
+        """Place an order from the menu; its stock is reserved until it is paid or expires
+
+        The id returned is an unguessable UUID: it is what lets the customer
+        pay (`POST /api/payments/{id}/create`) and follow the order.
+        """
+        response = jsonify(services.place_order(current_store_id(), data))
+        response.status_code = 201
+        return response
+
+    @allow(*STAFF)
+    @orders.arguments(OrderQuery, location="query")
+    @orders.response(200, StaffOrderOut(many=True))
+    @orders.paginate(SelectPage)
+    def get(self, filters):
+        """Online orders, newest first, by status, payment status, customer, date"""
+        return services.orders_query(current_store_id(), **filters)
+
+
+@orders.route("/<uuid:order_id>")
+class OrderById(MethodView):
+    @allow(*STAFF)
+    @orders.response(200, OrderDetail)
+    def get(self, order_id):
+        """One order with its payment attempts, Midtrans notifications and money events"""
+        return payments.order_detail(order_id)
+
+    @allow(*STAFF)
+    @orders.arguments(OrderUpdate)
+    @orders.response(200, StaffOrderOut)
+    @orders.alt_response(409, description="Not the next step for this order, or it cannot be cancelled.")
+    def patch(self, body, order_id):
+        """Move the order on (paid -> preparing -> ready -> completed) or cancel it (a paid order is refunded)"""
+        if body["status"] == "cancelled":
+            return payments.cancel_order(order_id, current_user, body.get("reason"), body["refund_manually"])
+        return services.advance(order_id, body["status"])
+
+
+@orders.route("/<uuid:order_id>/status")
+class OrderStatus(MethodView):
+    @public
+    @limiter.limit(public_rate_limit, key_func=client_address)
+    @orders.response(200, OrderStatusOut)
+    def get(self, order_id):
+        """The order's status for the customer's page"""
+        return services.find_order(order_id)

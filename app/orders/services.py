@@ -1,0 +1,271 @@
+"""Online orders: the menu, placing an order (which reserves stock), its life after payment.
+
+Every status change is a conditional `UPDATE ... WHERE status = <expected>`,
+so two workers, a webhook and the expiry sweep can race and only one of them
+wins. Reserved stock is given back by `release_stock`, whose own conditional
+update on `stock_reserved` makes it happen once.
+"""
+
+import logging
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_smorest import abort
+from sqlalchemy import func, or_, select, update
+
+from app import idempotency
+from app.catalog.models import Category, Product
+from app.customers.models import Customer
+from app.extensions import db
+from app.inventory.services import InsufficientStock, StockChange, abort_insufficient, apply_stock_changes, with_stock
+from app.models import utcnow
+from app.orders.models import FULFILMENT, Order, OrderItem
+from app.orders.schemas import OrderOut
+from app.sales import pricing
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+_order_out = OrderOut()
+
+
+# The public menu
+
+
+def menu(store_id):
+    products = db.session.scalars(
+        with_stock(select(Product), store_id)
+        .where(Product.is_active.is_(True))
+        .order_by(Product.name)
+    ).all()
+    categories = {c.id: c for c in db.session.scalars(select(Category).order_by(Category.sort_order, Category.name))}
+    grouped = {}
+    for product in products:
+        grouped.setdefault(product.category_id, []).append(
+            {
+                "id": product.id,
+                "sku": product.sku,
+                "name": product.name,
+                "description": product.description,
+                "price_idr": product.price_idr,
+                "available": product.stock or 0,
+                "is_available": (product.stock or 0) > 0,
+            }
+        )
+    ordered = [(cid, c.name) for cid, c in categories.items() if cid in grouped]
+    if None in grouped:
+        ordered.append((None, "Lainnya"))
+    return {
+        "categories": [{"id": cid, "name": name, "products": grouped[cid]} for cid, name in ordered],
+        "max_qty_per_product": current_app.config["ORDER_MAX_QTY"],
+    }
+
+
+# Placing an order
+
+
+def _load_products(items):
+    ids = [item["product_id"] for item in items]
+    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
+    for index, item in enumerate(items):
+        product = products.get(item["product_id"])
+        if product is None or not product.is_active:
+            abort(422, message=f"Product {item['product_id']} is not on the menu.",
+                  errors={"json": {"items": {index: {"product_id": ["Not on the menu."]}}}})
+    return products
+
+
+def place_order(store_id, data):
+    """Price the order from our own prices, reserve its stock, and return its body."""
+    products = _load_products(data["items"])
+    store = db.session.get(Store, store_id)
+    priced = pricing.price_sale(
+        [pricing.LineIn(i["product_id"], products[i["product_id"]].price_idr, i["qty"]) for i in data["items"]],
+        pricing.Rates(store.tax_rate_bp, store.tax_inclusive, store.service_charge_bp),
+    )
+    if priced.total_idr <= 0:
+        abort(422, message="The order's total is zero; nothing to pay.")
+    customer = data["customer"]
+    order = Order(
+        id=uuid.uuid4(),
+        store_id=store_id,
+        status="pending",
+        payment_status="none",
+        customer_name=customer["name"],
+        customer_phone=customer["phone"],
+        customer_email=customer.get("email"),
+        note=data.get("note") or None,
+        subtotal_idr=priced.subtotal_idr,
+        service_charge_idr=priced.service_charge_idr,
+        tax_idr=priced.tax_idr,
+        tax_name=store.tax_name if store.tax_rate_bp else None,
+        tax_inclusive=store.tax_inclusive,
+        total_idr=priced.total_idr,
+        refunded_idr=0,
+        stock_reserved=True,
+        expires_at=utcnow() + timedelta(minutes=current_app.config["ORDER_PAYMENT_TTL_MINUTES"]),
+        items=[
+            OrderItem(
+                product_id=line.product_id,
+                sku=products[line.product_id].sku,
+                name=products[line.product_id].name,
+                qty=line.qty,
+                unit_price_idr=line.unit_price_idr,
+                line_total_idr=line.gross_idr,
+            )
+            for line in priced.lines
+        ],
+    )
+    db.session.add(order)
+    db.session.flush()
+    try:
+        apply_stock_changes(
+            store_id=store_id,
+            changes=[StockChange(item.product_id, -item.qty) for item in order.items],
+            reason="online_order",
+            reference=f"order:{order.id}",
+        )
+    except InsufficientStock as error:
+        db.session.rollback()
+        abort_insufficient(error)
+    idempotency.complete(order.id, 201)
+    body = _order_out.dump(order)
+    db.session.commit()
+    log.info("order_placed order_id=%s total_idr=%s", order.id, order.total_idr)
+    return body
+
+
+# Reading
+
+
+def find_order(order_id, lock=False):
+    query = select(Order).where(Order.id == order_id)
+    if lock:
+        query = query.with_for_update(of=Order)
+    order = db.session.scalars(query).first()
+    if order is None:
+        abort(404, message="No such order.")
+    return order
+
+
+def order_body(order_id):
+    return _order_out.dump(find_order(uuid.UUID(str(order_id))))
+
+
+def orders_query(store_id, status=None, payment_status=None, q=None, date_from=None, date_to=None):
+    query = select(Order).where(Order.store_id == store_id).order_by(Order.created_at.desc())
+    if status:
+        query = query.where(Order.status == status)
+    if payment_status:
+        query = query.where(Order.payment_status == payment_status)
+    if q:
+        needle = q.strip()
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        conditions = [func.lower(Order.customer_name).contains(needle.lower(), autoescape=True)]
+        if digits:
+            conditions.append(Order.customer_phone.contains(digits.lstrip("0"), autoescape=True))
+        query = query.where(or_(*conditions))
+    zone = ZoneInfo(current_app.config["STORE_TIMEZONE"])
+    if date_from:
+        query = query.where(Order.created_at >= datetime.combine(date_from, time.min, zone))
+    if date_to:
+        query = query.where(Order.created_at < datetime.combine(date_to + timedelta(days=1), time.min, zone))
+    return query
+
+
+# Status changes
+
+
+def _move(order_id, from_statuses, **values):
+    """Conditionally move an order; True if this call made the change."""
+    return bool(
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_(from_statuses))
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def release_stock(order_id, store_id, items):
+    """Give the order's reserved units back, once, in the caller's transaction."""
+    released = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.stock_reserved.is_(True))
+        .values(stock_reserved=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if released:
+        apply_stock_changes(
+            store_id=store_id,
+            changes=[StockChange(item.product_id, item.qty) for item in items],
+            reason="order_release",
+            reference=f"order:{order_id}",
+        )
+    return bool(released)
+
+
+def mark_paid(order, paid_at):
+    """The order's side of a payment that became paid. Returns what happened, for the log."""
+    if _move(order.id, ("pending",), status="paid", payment_status="paid", paid_at=paid_at):
+        _record_customer_purchase(order)
+        return "order paid"
+    log.warning("payment_for_closed_order order_id=%s status=%s", order.id, order.status)
+    return f"order already {order.status}; payment needs a refund" if order.status in ("expired", "cancelled", "failed") else f"order already {order.status}"
+
+
+def _record_customer_purchase(order):
+    """Link the paid order to the customer with its phone number (creating one) and count the purchase."""
+    customer = db.session.scalars(select(Customer).where(Customer.phone == order.customer_phone)).first()
+    if customer is None:
+        customer = Customer(name=order.customer_name, phone=order.customer_phone, email=order.customer_email,
+                            purchase_count=0, total_spent_idr=0)
+        db.session.add(customer)
+        db.session.flush()
+    db.session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id)
+        .values(purchase_count=Customer.purchase_count + 1, total_spent_idr=Customer.total_spent_idr + order.total_idr,
+                last_purchase_at=utcnow())
+    )
+    db.session.execute(update(Order).where(Order.id == order.id).values(customer_id=customer.id))
+
+
+def close_unpaid(order, status, reason):
+    """pending -> expired | cancelled | failed, giving the stock back. Returns True if this call closed it."""
+    if not _move(order.id, ("pending",), status=status, cancelled_at=utcnow(), cancel_reason=reason):
+        return False
+    release_stock(order.id, order.store_id, order.items)
+    return True
+
+
+def set_payment_status(order_id, payment_status):
+    db.session.execute(
+        update(Order).where(Order.id == order_id).values(payment_status=payment_status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def advance(order_id, status):
+    """A fulfilment step: paid -> preparing -> ready -> completed, one at a time."""
+    order = find_order(order_id, lock=True)
+    if FULFILMENT.get(order.status) != status:
+        expected = FULFILMENT.get(order.status)
+        abort(409, message=f"The order is {order.status}; "
+                           + (f"the next step is {expected}." if expected else "it has no further fulfilment step."))
+    extra = {"completed_at": utcnow()} if status == "completed" else {}
+    _move(order.id, (order.status,), status=status, **extra)
+    db.session.commit()
+    return find_order(order_id)
+
+
+def due_for_expiry(store_id=None, limit=500):
+    """Pending orders past their time whose payment is not under review."""
+    query = select(Order.id).where(Order.status == "pending", Order.expires_at < utcnow(),
+                                   Order.payment_status != "challenge")
+    if store_id is not None:
+        query = query.where(Order.store_id == store_id)
+    return db.session.scalars(query.order_by(Order.expires_at).limit(limit)).all()
+

@@ -1,0 +1,76 @@
+"""Payment tasks: Snap tokens, notifications, reconciliation, expiry. Each is safe to run twice."""
+
+import logging
+
+import redis
+from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
+from app.locks import redis_lock
+from app.payments import services
+from app.payments.gateway import GatewayError
+
+log = logging.getLogger(__name__)
+_TRANSIENT = (OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+@shared_task(name="payments.create_snap_token", bind=True, max_retries=5, autoretry_for=_TRANSIENT, retry_backoff=True)
+def create_snap_token(self, attempt_id):
+    try:
+        services.create_snap_token(attempt_id)
+    except GatewayError as error:
+        if self.request.retries >= self.max_retries:
+            services.fail_attempt(attempt_id, f"Midtrans did not answer after several tries: {error.message}")
+            return
+        raise self.retry(countdown=min(2 ** self.request.retries, 30)) from None
+
+
+@shared_task(name="payments.process_notification", bind=True, max_retries=8, autoretry_for=_TRANSIENT, retry_backoff=True)
+def process_notification(self, log_id):
+    midtrans_order_id = services.notification_target(log_id)
+    if midtrans_order_id is None:
+        return None
+    # The lock only keeps workers from asking Midtrans twice at once; apply_state's
+    # row lock and forward-only updates are what make duplicates harmless.
+    with redis_lock(f"midtrans:{midtrans_order_id}", timeout=60) as acquired:
+        if not acquired:
+            raise self.retry(countdown=1, max_retries=30)
+        try:
+            return services.process_notification(log_id)
+        except GatewayError as error:
+            if self.request.retries >= self.max_retries:
+                services.mark_notification_failed(log_id, error.message)
+                return None
+            raise self.retry(countdown=min(2 ** self.request.retries, 60)) from None
+
+
+@shared_task(name="payments.reconcile_attempt", autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
+def reconcile_attempt(attempt_id):
+    try:
+        return services.reconcile_attempt(attempt_id)
+    except GatewayError as error:
+        log.warning("reconcile_attempt_failed attempt_id=%s error=%s", attempt_id, error.message)
+        return None
+
+
+@shared_task(name="payments.expire_order", autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
+def expire_order(order_id):
+    try:
+        return services.expire_order(order_id)
+    except GatewayError as error:
+        # Midtrans unreachable: the next sweep tries again; the order must not close while it may be paid.
+        log.warning("expire_order_deferred order_id=%s error=%s", order_id, error.message)
+        return None
+
+
+@shared_task(name="payments.reconcile")
+def reconcile():
+    """Beat: ask Midtrans about quiet attempts, re-queue unprocessed notifications, expire unpaid orders."""
+    counts = services.sweep(
+        reconcile_attempt=reconcile_attempt,
+        create_snap_token=create_snap_token,
+        process_notification=process_notification,
+        expire_order=expire_order,
+    )
+    log.info("payments_reconcile %s", " ".join(f"{name}={count}" for name, count in counts.items()))
+    return counts
