@@ -10,10 +10,10 @@ from app.inventory.models import StockLevel, StockMovement
 from app.inventory.services import STOCK, StockChange, apply_stock_changes, with_stock
 
 
-def _commit_or_conflict(message):
-    """Commit; a unique key lost to a concurrent request becomes a 409, not a 500."""
+def _commit_or_conflict(message, flush_only=False):
+    """Commit (or flush); a unique key lost to a concurrent request becomes a 409, not a 500."""
     try:
-        db.session.commit()
+        db.session.flush() if flush_only else db.session.commit()
     except IntegrityError:
         db.session.rollback()
         abort(409, message=message)
@@ -148,7 +148,8 @@ def create_product(store_id, user_id, data):
     _check_product_fields(data)
     product = Product(**data)
     db.session.add(product)
-    db.session.flush()
+    # The INSERT meets the unique keys here, before the commit: a twin created since the check loses now.
+    _commit_or_conflict("Another product uses this SKU or barcode.", flush_only=True)
     apply_stock_changes(
         store_id=store_id,
         changes=[StockChange(product.id, initial_stock)],
