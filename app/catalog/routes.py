@@ -98,7 +98,7 @@ class LowStock(MethodView):
         return services.low_stock_query(current_store_id())
 
 
-@products.route("/by-barcode/<string:code>")
+@products.route("/by-barcode/<path:code>")  # a SKU may hold "/"
 class ProductByBarcode(MethodView):
     @allow(*STAFF)
     @products.response(200, ProductOut)
