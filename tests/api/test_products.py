@@ -409,6 +409,16 @@ def test_by_barcode_finds_the_barcode_then_falls_back_to_sku(client, manager, ca
     assert_error(client.get("/api/products/by-barcode/899123456789", headers=cashier), 404)
 
 
+def test_by_barcode_falls_back_to_a_sku_with_a_slash(client, manager, cashier):
+    """SKUs may contain '/', as in KOPI/250G; the scanner may read one printed as a barcode."""
+    product = create_product(client, manager, "KOPI/250G")
+
+    for path in ("/api/products/by-barcode/KOPI/250G", "/api/products/by-barcode/KOPI%2F250G"):
+        response = client.get(path, headers=cashier)
+        assert response.status_code == 200, path
+        assert response.get_json()["id"] == product["id"]
+
+
 # --- delete or deactivate -------------------------------------------------------
 
 
