@@ -43,10 +43,37 @@ def database_url():
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+# Redis database pairs (app state, broker) a test run may take. Each run holds one
+# pair, so runs side by side on one machine neither wipe each other's keys nor
+# consume each other's tasks. Development uses databases 0 and 11-13.
+REDIS_DB_PAIRS = ((15, 14), (10, 9), (8, 7), (6, 5), (4, 3), (2, 1))
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+
+
 @pytest.fixture(scope="session")
-def test_config(database_url):
+def redis_databases():
+    """A free (app, broker) pair of Redis databases for this run, claimed in database 0."""
+    registry = redis.Redis.from_url(f"{REDIS_SERVER}/0")
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    for app_db, broker_db in REDIS_DB_PAIRS:
+        if registry.set(f"pos-test-run:{app_db}", token, nx=True, ex=4 * 3600):
+            break
+    else:
+        raise RuntimeError("every Redis database pair is taken by other test runs")
+    yield app_db, broker_db
+    if registry.get(f"pos-test-run:{app_db}") == token.encode():
+        registry.delete(f"pos-test-run:{app_db}")
+
+
+@pytest.fixture(scope="session")
+def test_config(database_url, redis_databases):
+    app_db, broker_db = redis_databases
+
     class RunConfig(TestingConfig):
         SQLALCHEMY_DATABASE_URI = database_url
+        REDIS_URL = f"{REDIS_SERVER}/{app_db}"
+        CELERY_BROKER_URL = CELERY_RESULT_BACKEND = f"{REDIS_SERVER}/{broker_db}"
+        RATELIMIT_STORAGE_URI = REDIS_URL
 
     return RunConfig
 
