@@ -40,20 +40,34 @@ def _sequence_name(store_id, day):
     return f"{_SEQUENCE_PREFIX}{int(store_id)}_{day:%Y%m%d}"
 
 
+def _sequence_exists(name):
+    return db.session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
+
+
 def _ensure_sequence(name):
+    """Create the day's sequence if it is missing, inside the checkout's transaction.
+
+    Not on a connection of its own: the request already holds one pooled
+    connection, and a burst of first checkouts of the day each waiting for a
+    second one can empty the pool and wait on one another until it times out.
+    A concurrent creator makes us wait for its commit, then fail on the
+    catalog's unique key; a savepoint keeps that failure out of the checkout.
+    If the checkout rolls back, the sequence goes with it, so a name is
+    remembered only once it is seen committed.
+    """
     cache_key = (db.engine.url.render_as_string(), name)
     if cache_key in _known_sequences:
         return
-    # Its own connection: DDL must not ride on (or roll back with) the checkout.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        try:
-            connection.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
-        except DBAPIError:
-            # Two first checkouts of the day raced to create it; the other one won.
-            exists = connection.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}).scalar()
-            if not exists:
-                raise
-    _known_sequences.add(cache_key)
+    if _sequence_exists(name):
+        _known_sequences.add(cache_key)
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+    except DBAPIError:
+        # Another first checkout of the day created it and has committed.
+        if not _sequence_exists(name):
+            raise
 
 
 def allocate_sale_number(store_id, day):
