@@ -42,9 +42,6 @@ def assert_error(response, code):
     return body
 
 
-STORE_DEFAULTS = {"tax_rate_bp": 0, "tax_inclusive": False, "service_charge_bp": 0, "cashier_discount_limit_bp": 1_000}
-
-
 def configure_store(app, **settings):
     """Set tax, service charge or the cashier discount limit on the default store."""
     with app.app_context():
@@ -52,12 +49,6 @@ def configure_store(app, **settings):
         for name, value in settings.items():
             setattr(store, name, value)
         db.session.commit()
-
-
-@pytest.fixture(autouse=True)
-def fresh_store_settings(app):
-    """The per-test clean-up keeps the default store's row, settings and all: start each test from the defaults."""
-    configure_store(app, **STORE_DEFAULTS)
 
 
 def create_product(client, headers, sku, price_idr=10_000, stock=100, **fields):

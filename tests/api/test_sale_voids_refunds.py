@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-import redis
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -16,7 +15,6 @@ from tests.api.test_checkout import (  # noqa: F401  (fixtures used by name)
     configure_store,
     create_product,
     customer_totals,
-    fresh_store_settings,
     give_pin,
     make_customer,
     manager,
@@ -62,25 +60,6 @@ def refunded(client, headers, sale_id, lines, **fields):
     response = refund(client, headers, sale_id, lines, **fields)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
-
-
-@pytest.fixture
-def private_redis(app, monkeypatch):
-    """The app's Redis moved to a database of this test's own for the test's length.
-
-    Every test run flushes the shared test database (15) before each test, so a
-    run beside ours could wipe the wrong-PIN counter between two requests. The
-    counter's keys are named after this test's random approver, so sharing
-    database 12 with anyone else is harmless; they are deleted afterwards.
-    """
-    url = app.config["REDIS_URL"].rsplit("/", 1)[0] + "/12"
-    connection = redis.Redis.from_url(url, decode_responses=True)
-    monkeypatch.setitem(app.extensions, "redis", connection)
-    written = set()
-    yield written
-    for key in written:
-        connection.delete(key)
-    connection.close()
 
 
 @pytest.fixture
@@ -176,8 +155,7 @@ def test_a_supervisor_s_own_void_records_no_approver(app, client, make_user, aut
 
 
 def test_a_wrong_pin_is_403_and_five_wrong_pins_lock_the_approver_out(app, client, manager, cashier, coffee,
-                                                                      supervisor_with_pin, make_user, private_redis):
-    private_redis.add(f"approval-failures:{supervisor_with_pin['username']}")
+                                                                      supervisor_with_pin, make_user):
     sale = sold(client, cashier, [(coffee["id"], 2)])
     before = counts(app)
     wrong = {"username": supervisor_with_pin["username"], "pin": "0000"}

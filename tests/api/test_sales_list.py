@@ -11,7 +11,6 @@ from app.sales.models import Sale
 from tests.api.test_checkout import (  # noqa: F401  (fixtures used by name)
     assert_error,
     create_product,
-    fresh_store_settings,
     make_customer,
     manager,
     sold,
