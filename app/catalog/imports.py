@@ -155,7 +155,7 @@ class _Catalog:
         for start in range(0, len(barcodes), 1000):
             chunk = barcodes[start : start + 1000]
             self.barcode_owner.update(
-                db.session.execute(select(Product.barcode, Product.sku).where(Product.barcode.in_(chunk))).tuples().all()
+                db.session.execute(select(Product.barcode, Product.sku).where(Product.barcode.in_(chunk))).all()
             )
         self.categories = {c.name.lower(): c for c in db.session.scalars(select(Category))}
 

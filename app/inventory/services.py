@@ -112,7 +112,7 @@ def _update_levels(store_id, deltas):
             .returning(StockLevel.product_id, StockLevel.quantity)
             .execution_options(synchronize_session=False)
         )
-        balances.update(db.session.execute(statement).tuples().all())
+        balances.update(db.session.execute(statement).all())
     return balances
 
 

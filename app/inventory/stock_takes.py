@@ -103,7 +103,7 @@ def _lock_quantities(store_id, product_ids):
                 .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(chunk))
                 .order_by(StockLevel.product_id)
                 .with_for_update()
-            ).tuples().all()
+            ).all()
         )
     return held
 
