@@ -5,6 +5,15 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.fields import MAX_IDR, Rupiah, Trimmed
 from app.sales.models import SALE_STATUSES, TENDERS
 
+# The largest ids the key columns hold. A larger number names no row; checked
+# here it is a 422 instead of an out-of-range error from the database.
+INT_ID_MAX = 2**31 - 1  # products, customers, users, carts
+BIGINT_ID_MAX = 2**63 - 1  # sales and their lines
+
+
+def IntId(**kwargs):  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=INT_ID_MAX), **kwargs)
+
 
 def _two_places(value):
     if value.as_tuple().exponent < -2:
@@ -31,7 +40,7 @@ class ApprovalIn(Schema):
 
 
 class CheckoutItemIn(DiscountMixin):
-    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    product_id = IntId(required=True)
     qty = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
 
 
@@ -44,10 +53,10 @@ class PaymentIn(Schema):
 class CheckoutIn(DiscountMixin):
     items = fields.List(fields.Nested(CheckoutItemIn), required=True, validate=validate.Length(min=1, max=200))
     payments = fields.List(fields.Nested(PaymentIn), required=True, validate=validate.Length(max=10))
-    customer_id = fields.Integer(strict=True, allow_none=True)
+    customer_id = IntId(allow_none=True)
     note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
     approval = fields.Nested(ApprovalIn, metadata={"description": "A supervisor's PIN, for a cashier's discount above the store's limit."})
-    cart_id = fields.Integer(strict=True, metadata={"description": "The parked cart being checked out; it is removed with the sale."})
+    cart_id = IntId(metadata={"description": "The parked cart being checked out; it is removed with the sale."})
 
 
 class PersonOut(Schema):
@@ -113,8 +122,8 @@ class SaleOut(Schema):
 class SaleQuery(Schema):
     date_from = fields.Date(metadata={"description": "First business day (store's local date)."})
     date_to = fields.Date()
-    cashier_id = fields.Int()
-    customer_id = fields.Int()
+    cashier_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
+    customer_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
     status = fields.Str(validate=validate.OneOf(SALE_STATUSES))
     method = fields.Str(validate=validate.OneOf(TENDERS), metadata={"description": "Sales paid (partly) with this tender."})
     number = fields.Str(validate=validate.Length(max=32))
@@ -131,7 +140,7 @@ class VoidIn(Schema):
 
 
 class RefundLineIn(Schema):
-    sale_item_id = fields.Integer(required=True, strict=True)
+    sale_item_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=BIGINT_ID_MAX))
     qty = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
 
 

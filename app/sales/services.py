@@ -20,7 +20,7 @@ from app.models import utcnow
 from app.sales import pricing
 from app.sales.models import Cart, Refund, RefundItem, Sale, SaleItem, SalePayment
 from app.sales.numbering import allocate_sale_number, business_date
-from app.sales.schemas import SaleOut
+from app.sales.schemas import BIGINT_ID_MAX, SaleOut
 from app.stores.models import Store
 from app.users.models import CASHIER
 
@@ -196,7 +196,14 @@ def _take_stock(store_id, sale, user_id):
 # Reading
 
 
+def _check_sale_id(sale_id):
+    """An id past what the sales table holds is no sale: 404, not an out-of-range error from the database."""
+    if not 0 < sale_id <= BIGINT_ID_MAX:
+        abort(404, message=f"No sale with id {sale_id}.")
+
+
 def get_sale(store_id, sale_id):
+    _check_sale_id(sale_id)
     sale = db.session.scalars(select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id)).first()
     if sale is None:
         abort(404, message=f"No sale with id {sale_id}.")
@@ -238,6 +245,7 @@ def _approver_for(user, approval, action):
 def void_sale(store_id, sale_id, user, reason, approval=None):
     """Cancel today's sale: stock comes back once, the customer's totals are undone."""
     approver_id = _approver_for(user, approval, "void a sale")
+    _check_sale_id(sale_id)
     sale = db.session.scalars(
         select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
     ).first()
@@ -278,6 +286,7 @@ def _undo_purchase(customer_id, amount_idr, count):
 def refund_sale(store_id, sale_id, user, data):
     """Give back some or all units of some lines; never more than was sold."""
     approver_id = _approver_for(user, data.get("approval"), "refund a sale")
+    _check_sale_id(sale_id)
     sale = db.session.scalars(
         select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
     ).first()
@@ -328,6 +337,7 @@ def refunds_of(store_id, sale_id):
 
 def count_receipt_print(store_id, sale_id):
     """Count this print; returns the sale and whether it is a reprint (a copy)."""
+    _check_sale_id(sale_id)
     prints = db.session.scalar(
         update(Sale)
         .where(Sale.id == sale_id, Sale.store_id == store_id)
