@@ -102,8 +102,9 @@ def test_a_supervisor_voids_today_s_sale_and_its_stock_comes_back_once(app, clie
     assert customer_totals(app, customer_id) == (0, 0)
 
 
-def test_voiding_an_unknown_sale_is_404(app, client, manager):
-    assert_error(void(client, manager, 987_654), 404)
+@pytest.mark.parametrize("sale_id", [987_654, 2**63])
+def test_voiding_an_unknown_sale_is_404(app, client, manager, sale_id):
+    assert_error(void(client, manager, sale_id), 404)
 
 
 def test_a_void_needs_a_reason(app, client, manager, coffee):
@@ -343,8 +344,9 @@ def test_a_line_of_another_sale_is_422(app, client, manager, coffee):
     assert counts(app) == before
 
 
-def test_refunding_an_unknown_sale_is_404(app, client, manager):
-    assert_error(refund(client, manager, 987_654, [(1, 1)]), 404)
+@pytest.mark.parametrize("sale_id", [987_654, 2**63])
+def test_refunding_an_unknown_sale_is_404(app, client, manager, sale_id):
+    assert_error(refund(client, manager, sale_id, [(1, 1)]), 404)
 
 
 def test_a_cashier_refund_needs_a_supervisor_s_pin(app, client, manager, cashier, coffee, supervisor_with_pin):
@@ -376,6 +378,8 @@ def test_a_cashier_refund_needs_a_supervisor_s_pin(app, client, manager, cashier
         {"items": [{"sale_item_id": "LINE", "qty": 1.5}], "reason": "Rusak"},
         {"items": [{"sale_item_id": "LINE", "qty": 1, "amount_idr": 1}], "reason": "Rusak"},
         {"items": [{"sale_item_id": "1", "qty": 1}], "reason": "Rusak"},
+        {"items": [{"sale_item_id": 2**31, "qty": 1}], "reason": "Rusak"},
+        {"items": [{"sale_item_id": 2**63, "qty": 1}], "reason": "Rusak"},
         {"items": "LINE", "reason": "Rusak", "method": "gold"},
         {"items": "LINE", "reason": "Rusak", "restock": "maybe"},
         {"items": "LINE", "reason": "Rusak", "amount_idr": 1},

@@ -134,6 +134,8 @@ def test_filters(app, client, manager, shop, filters, expected):
         {"status": "lost"},
         {"method": "gold"},
         {"cashier_id": "anna"},
+        {"cashier_id": 2**31},
+        {"customer_id": 2**63},
         {"page_size": 101},
         {"page": 0},
         {"number": "S" * 33},
@@ -159,5 +161,7 @@ def test_get_one_sale(app, client, manager, shop):
     assert body["payments"] == [{"method": "card", "amount_idr": 20_000, "reference": None}]
 
 
-def test_an_unknown_sale_is_404(app, client, manager):
-    assert_error(client.get("/api/sales/987654", headers=manager), 404)
+@pytest.mark.parametrize("sale_id", [987_654, 2**31, 2**63, 2**70])
+def test_an_unknown_sale_is_404(app, client, manager, sale_id):
+    assert_error(client.get(f"/api/sales/{sale_id}", headers=manager), 404)
+    assert_error(client.get(f"/api/sales/{sale_id}/refunds", headers=manager), 404)
