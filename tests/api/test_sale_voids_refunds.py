@@ -120,6 +120,29 @@ def test_a_void_needs_a_reason(app, client, manager, coffee):
     assert sale_row(app, sale["id"])["status"] == "completed"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"reason": "Batal", "approval": {"username": "boss", "pin": "12"}},
+        {"reason": "Batal", "approval": {"username": "boss", "pin": "abcd"}},
+        {"reason": "Batal", "approval": {"pin": "1234"}},
+        {"reason": "Batal", "approval": "1234"},
+        {"reason": "Batal", "restock": False},
+        {"reason": 5},
+        ["Batal"],
+    ],
+)
+def test_bad_void_input_is_422_and_changes_nothing(app, client, manager, cashier, coffee, body):
+    sale = sold(client, cashier, [(coffee["id"], 2)])
+    before = counts(app)
+
+    assert_error(client.post(f"/api/sales/{sale['id']}/void", json=body, headers=cashier), 422)
+
+    assert counts(app) == before
+    assert sale_row(app, sale["id"])["status"] == "completed"
+    assert stock_of(app, coffee["id"]) == 8
+
+
 def test_a_cashier_cannot_void_without_approval(app, client, manager, cashier, coffee):
     sale = sold(client, cashier, [(coffee["id"], 2)])
     before = counts(app)
@@ -275,6 +298,19 @@ def test_refunding_more_units_than_sold_at_once_is_409(app, client, manager, cof
 
     assert counts(app) == before
     assert sale_row(app, sale["id"])["refunded_qty"] == [0]
+
+
+def test_a_refund_with_one_line_too_many_refunds_no_line(app, client, manager, coffee, bread):
+    sale = sold(client, manager, [(coffee["id"], 2), (bread["id"], 1)])
+    coffee_line, bread_line = (item["id"] for item in sale["items"])
+    before = counts(app)
+
+    assert_error(refund(client, manager, sale["id"], [(coffee_line, 1), (bread_line, 2)]), 409)
+
+    assert counts(app) == before
+    row = sale_row(app, sale["id"])
+    assert (row["status"], row["refunded_idr"], row["refunded_qty"]) == ("completed", 0, [0, 0])
+    assert (stock_of(app, coffee["id"]), stock_of(app, bread["id"])) == (8, 9)
 
 
 def test_unit_by_unit_refunds_add_up_to_exactly_the_sale_total(app, client, manager):
