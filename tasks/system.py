@@ -7,3 +7,8 @@ from celery import shared_task
 def ping():
     """Answers the health check, proving a worker is consuming the queue."""
     return "pong"
+
+
+@shared_task(name="system.noop", ignore_result=True)
+def noop():
+    """Does nothing: bench/webhooks.py measures the queue's own rate with it."""
