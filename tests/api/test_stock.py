@@ -59,6 +59,25 @@ def movement_count(app, product_id=None):
 
 
 @pytest.fixture
+def auth_headers(app, make_user):
+    """Headers of a new user of this role, with a token issued as login issues it.
+
+    Overrides conftest's fixture in this module: sign-in is tested in test_auth.py,
+    and skipping its argon2 check keeps these tests quick.
+    """
+    from app.auth.tokens import issue_tokens
+    from app.users.models import User
+
+    def headers_for(role="cashier", user=None):
+        user = user or make_user(role)
+        with app.app_context():
+            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers_for
+
+
+@pytest.fixture
 def manager(auth_headers):
     return auth_headers("supervisor")
 
@@ -108,7 +127,8 @@ def test_adjustment_below_zero_is_409_and_changes_nothing(app, client, manager):
     response = adjust(client, manager, product["id"], -4)
 
     body = assert_error(response, 409)
-    assert body["errors"]["stock"] == [{"product_id": product["id"], "requested": 4, "available": 3}]
+    [shortage] = body["errors"]["stock"]
+    assert (shortage["product_id"], shortage["requested"], shortage["available"]) == (product["id"], 4, 3)
     assert "3 left" in body["message"]
     assert stock_of(app, product["id"]) == 3
     assert movement_count(app) == 1
