@@ -37,7 +37,7 @@ import pytest
 import redis
 import requests
 from celery import Celery
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from simulator.testing import free_port, running_simulator
 from tests.helpers import wait_for
@@ -455,7 +455,8 @@ class PaymentsStack:
         from app.payments.models import WebhookLog
 
         with self.db() as session:
-            session.execute(update(WebhookLog).values(received_at=WebhookLog.received_at - timedelta(seconds=seconds)))
+            session.execute(update(WebhookLog).values(
+                received_at=WebhookLog.received_at - text(f"interval '{int(seconds)} seconds'")))
             session.commit()
 
 
