@@ -14,7 +14,11 @@ log = logging.getLogger(__name__)
 _TRANSIENT = (OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-@shared_task(name="payments.create_snap_token", bind=True, max_retries=5, autoretry_for=_TRANSIENT, retry_backoff=True)
+# The two tasks sent from requests (payment create, the webhook) keep no result: nobody reads it, and
+# sending a task that keeps one first subscribes to the result backend, which with Redis down retries
+# for about 20 s before failing, so the webhook answered after Midtrans (15 s) had given up on it.
+@shared_task(name="payments.create_snap_token", bind=True, max_retries=5, autoretry_for=_TRANSIENT, retry_backoff=True,
+             ignore_result=True)
 def create_snap_token(self, attempt_id):
     try:
         services.create_snap_token(attempt_id)
@@ -25,7 +29,8 @@ def create_snap_token(self, attempt_id):
         raise self.retry(countdown=min(2 ** self.request.retries, 30)) from None
 
 
-@shared_task(name="payments.process_notification", bind=True, max_retries=8, autoretry_for=_TRANSIENT, retry_backoff=True)
+@shared_task(name="payments.process_notification", bind=True, max_retries=8, autoretry_for=_TRANSIENT,
+             retry_backoff=True, ignore_result=True)
 def process_notification(self, log_id):
     midtrans_order_id = services.notification_target(log_id)
     if midtrans_order_id is None:
