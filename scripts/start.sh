@@ -22,7 +22,10 @@ export SIMULATOR_PUBLIC_URL="${SIMULATOR_PUBLIC_URL:-http://127.0.0.1:$SIM_PORT}
 export SIMULATOR_NOTIFICATION_URL="${SIMULATOR_NOTIFICATION_URL:-$MIDTRANS_NOTIFICATION_URL}"
 
 mkdir -p instance/logs
-flask --app wsgi db upgrade >/dev/null
+if ! flask --app wsgi db upgrade >instance/logs/migrate.log 2>&1; then
+  cat instance/logs/migrate.log >&2
+  exit 1
+fi
 seed_report="$(flask --app wsgi demo seed)"
 
 pids=()
