@@ -188,11 +188,20 @@ def login(client):
 
 
 @pytest.fixture
-def auth_headers(make_user, login):
-    """`auth_headers("admin")` -> headers of a freshly created, signed-in user of that role."""
+def auth_headers(app, make_user):
+    """`auth_headers("admin")` -> headers of a freshly created user of that role.
+
+    The tokens are issued directly (what a sign-in issues); signing in itself
+    is tested in tests/api/test_auth.py and costs an argon2 hash each time.
+    """
+    from app.auth.tokens import issue_tokens
+    from app.extensions import db
+    from app.users.models import User
 
     def headers_for(role="cashier", user=None):
-        tokens = login(user or make_user(role))
+        user = user or make_user(role)
+        with app.app_context():
+            tokens = issue_tokens(db.session.get(User, user["id"]))
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
     return headers_for

@@ -186,7 +186,6 @@ def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
             store_id=store_id,
             changes=[StockChange(product_id, delta)],
             reason=reason,
-            reference=f"adjustment:{user_id}",
             user_id=user_id,
             note=note,
         )
