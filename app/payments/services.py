@@ -355,9 +355,11 @@ def _order_effects(attempt, order, current, new, state, refunded):
         # Midtrans reversed a settled payment (deny after settlement, or a cancel).
         _event(attempt, "reversed", attempt.amount_idr, f"Midtrans {state.transaction_status} after payment")
         return "payment reversed after it was paid: review the order"
-    if new == "failed" and state.transaction_status == "deny" or new == "cancelled":
-        closed = orders.close_unpaid(order, "failed" if new == "failed" else "cancelled", f"payment {state.transaction_status}")
+    if new == "cancelled":
+        closed = orders.close_unpaid(order, "cancelled", f"payment {state.transaction_status}")
         return "order closed, stock released" if closed else f"order already {order.status}"
+    # A denied or failed payment (a card the bank refused) leaves the order open: the customer may
+    # start another attempt, with another method, until the order expires and releases its stock.
     if new == "expired" and order.status == "pending" and order.expires_at <= utcnow():
         closed = orders.close_unpaid(order, "expired", "payment expired")
         return "order expired, stock released" if closed else f"order already {order.status}"
