@@ -11,7 +11,7 @@ from http import HTTPStatus
 
 import redis
 from flask import jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,16 @@ def register_error_handlers(app):
     def database_unavailable(error):
         log.error("database_unavailable error=%s", type(error).__name__)
         return error_response(503, "The database is unavailable; try again shortly.")
+
+    @app.errorhandler(DataError)
+    def value_out_of_range(error):
+        # An id or number beyond what its column holds (say 2**40 for an INTEGER id):
+        # bad input, refused without touching anything.
+        from app.extensions import db
+
+        db.session.rollback()
+        log.info("data_error_refused error=%s", type(getattr(error, "orig", error)).__name__)
+        return error_response(422, "A number in the request is out of range.")
 
     @app.errorhandler(Exception)
     def unexpected(error):
