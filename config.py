@@ -10,6 +10,7 @@ without real secrets (`ProductionConfig.problems`).
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -47,19 +48,23 @@ def env_int(name, default):
 def _instance_secrets():
     """Secrets generated on first use and shared by every local process.
 
-    Created with O_EXCL so two processes starting together agree on one file.
+    Written to a private temporary file and hard-linked into place, so the
+    file appears whole or not at all: two processes starting together agree
+    on one, and neither reads it half-written.
     """
     path = INSTANCE_DIR / "secrets.json"
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         generated = {"SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET_KEY": secrets.token_urlsafe(48)}
+        fd, temporary = tempfile.mkstemp(dir=INSTANCE_DIR, prefix=".secrets-", suffix=".json")  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "w") as handle:
                 json.dump(generated, handle)
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won; use its secrets
+        finally:
+            os.unlink(temporary)
     return json.loads(path.read_text())
 
 

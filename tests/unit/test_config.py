@@ -174,7 +174,7 @@ def test_processes_starting_together_share_one_set_of_secrets(tmp_path):
     env = _clean_env(INSTANCE_DIR=str(tmp_path))
     processes = [
         subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
+        for _ in range(8)
     ]
     outputs = [process.communicate(timeout=60) for process in processes]
 
