@@ -109,6 +109,8 @@ class Config:
     PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
     EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    # Export files are deleted this long after they were made.
+    EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 48)
     STORE_TIMEZONE = env("STORE_TIMEZONE", "Asia/Jakarta")
     # Idempotency-Key records are kept at least this long.
     IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)

@@ -55,6 +55,7 @@ def _register_blueprints(app, api):
     from app.inventory.routes import stock, takes
     from app.orders.routes import menu, orders
     from app.payments.routes import payments, webhooks
+    from app.reports.routes import dashboard, reports
     from app.sales.cart_routes import blp as carts
     from app.sales.receipt_routes import blp as receipts
     from app.sales.routes import blp as sales
@@ -63,7 +64,7 @@ def _register_blueprints(app, api):
 
     for blueprint in (
         auth, users, store, categories, products, stock, takes, sales, receipts, carts, customers,
-        menu, orders, payments, webhooks, health,
+        menu, orders, payments, webhooks, reports, dashboard, health,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)

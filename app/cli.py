@@ -11,6 +11,7 @@ from app.users.schemas import PASSWORD_LENGTH, validate_username
 
 users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
+reports_cli = AppGroup("reports", help="Report summaries.")
 
 
 def _read_password(password_stdin):
@@ -59,6 +60,21 @@ def seed():
         click.echo(line)
 
 
+@reports_cli.command("rebuild")
+@click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, YYYY-MM-DD.")
+def rebuild(date_from, date_to):
+    """Rebuild the daily summaries of a range of closed days (each day replaced whole)."""
+    from app.reports.services import build_range
+    from app.stores.services import current_store_id
+
+    if date_from > date_to:
+        raise click.UsageError("--from must not be after --to.")
+    built = build_range(current_store_id(), date_from.date(), date_to.date())
+    click.echo(f"Built {built} days of summaries.")
+
+
 def register_cli(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(reports_cli)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ("tasks.system", "tasks.inventory", "tasks.catalog", "tasks.maintenance", "tasks.payments")
+TASK_MODULES = ("tasks.system", "tasks.inventory", "tasks.catalog", "tasks.maintenance", "tasks.payments", "tasks.reports")
 _PENDING_KEY = "pos_tasks_after_commit"
 
 
@@ -43,7 +43,8 @@ def celery_init_app(app):
         broker_connection_retry_on_startup=True,
         # A task is redelivered if unacknowledged this long; longer than any time limit.
         broker_transport_options={"visibility_timeout": 900},
-        timezone="UTC",
+        # Crontab schedules read in the store's time zone ("nightly" means the store's night).
+        timezone=app.config["STORE_TIMEZONE"],
         enable_utc=True,
     )
     from tasks.schedule import beat_schedule

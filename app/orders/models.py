@@ -41,6 +41,7 @@ class Order(TimestampMixin, db.Model):
         CheckConstraint("refunded_idr >= 0 AND refunded_idr <= total_idr", name="refund_within_total"),
         Index("ix_orders_store_status_expires", "store_id", "status", "expires_at"),
         Index("ix_orders_store_created", "store_id", "created_at"),
+        Index("ix_orders_store_paid", "store_id", "paid_at"),
     )
 
     # Unguessable: holding the id is what lets a customer pay and follow the order.

@@ -504,7 +504,7 @@ def _cancel_paid(order, reason, refund_manually):
                           "cancel again with refund_manually: true.")
         paid = db.session.scalars(select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()).one()
         if paid.status != "refunded":
-            _event(paid, "refund", amount - 0, reason)
+            _event(paid, "refund", amount, reason)
             paid.status, paid.refunded_idr = "refunded", paid.amount_idr
     order = orders.find_order(order.id, lock=True)
     orders.set_payment_status(order.id, "refunded")

@@ -1,0 +1,170 @@
+"""What one business day sold, computed from the raw rows; the nightly summaries store exactly this.
+
+Definitions, the same for live figures and stored summaries:
+
+- A POS sale counts on its business date unless voided. gross = subtotal
+  (before discounts); discount = line and sale discounts; net = the total
+  the customer paid (after discounts, with service charge and tax).
+- An online order counts on the store-local date it was paid, whatever
+  happened to it later.
+- Refunds count on the day they were made (POS refunds; online refunds,
+  manual refunds and chargebacks recorded as payment events), so a closed
+  day never changes afterwards.
+- Tenders are what was collected per method, net of change given and of
+  refunds paid out that day. Online payments appear as `online_<payment type>`.
+- Products: units and revenue (each line's share of the total) sold that
+  day, less what was refunded that day.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.orders.models import Order, OrderItem
+from app.payments.models import PaymentAttempt, PaymentEvent
+from app.sales.models import Refund, RefundItem, Sale, SaleItem, SalePayment
+
+SALES_FIELDS = ("sales_count", "items_sold", "gross_idr", "discount_idr", "service_charge_idr", "tax_idr",
+                "net_idr", "refunds_idr")
+REFUND_EVENTS = ("refund", "manual_refund", "chargeback")
+
+
+@dataclass
+class DayFigures:
+    sales: dict = field(default_factory=dict)      # channel -> {field: int}
+    tenders: dict = field(default_factory=dict)    # method -> [amount_idr, payments_count]
+    cashiers: dict = field(default_factory=dict)   # cashier_id -> [sales_count, net_idr]
+    products: dict = field(default_factory=dict)   # product_id -> [qty, revenue_idr]
+
+
+def store_zone():
+    return ZoneInfo(current_app.config["STORE_TIMEZONE"])
+
+
+def utc_bounds(day):
+    """The UTC instants where the store's local `day` starts and ends."""
+    zone = store_zone()
+    start = datetime.combine(day, time.min, zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, zone)
+
+
+def _blank():
+    return dict.fromkeys(SALES_FIELDS, 0)
+
+
+def compute_day(store_id, day, until=None):
+    """The day's figures from the raw rows; `until` (UTC) cuts the day short (the dashboard's "so far")."""
+    start, end = utc_bounds(day)
+    if until is not None:
+        end = min(end, until)
+    figures = DayFigures(sales={"pos": _blank(), "online": _blank()})
+    _pos_sales(figures, store_id, day, end)
+    _pos_refunds(figures, store_id, start, end)
+    _online(figures, store_id, start, end)
+    return figures
+
+
+def _kept_sales(store_id, day, end):
+    return (Sale.store_id == store_id, Sale.business_date == day, Sale.status != "voided", Sale.created_at < end)
+
+
+def _pos_sales(figures, store_id, day, end):
+    kept = _kept_sales(store_id, day, end)
+    row = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Sale.subtotal_idr), 0), func.coalesce(func.sum(Sale.discount_idr), 0),
+               func.coalesce(func.sum(Sale.service_charge_idr), 0), func.coalesce(func.sum(Sale.tax_idr), 0),
+               func.coalesce(func.sum(Sale.total_idr), 0), func.coalesce(func.sum(Sale.change_idr), 0)).where(*kept)
+    ).one()
+    pos = figures.sales["pos"]
+    pos["sales_count"], pos["gross_idr"], pos["discount_idr"] = row[0], int(row[1]), int(row[2])
+    pos["service_charge_idr"], pos["tax_idr"], pos["net_idr"] = int(row[3]), int(row[4]), int(row[5])
+    change_given = int(row[6])
+
+    for product_id, qty, revenue in db.session.execute(
+        select(SaleItem.product_id, func.sum(SaleItem.qty), func.sum(SaleItem.total_share_idr))
+        .join(Sale, Sale.id == SaleItem.sale_id).where(*kept).group_by(SaleItem.product_id)
+    ):
+        pos["items_sold"] += int(qty)
+        _add(figures.products, product_id, int(qty), int(revenue))
+
+    for method, count, amount in db.session.execute(
+        select(SalePayment.method, func.count(), func.sum(SalePayment.amount_idr))
+        .join(Sale, Sale.id == SalePayment.sale_id).where(*kept).group_by(SalePayment.method)
+    ):
+        _add(figures.tenders, method, int(amount) - (change_given if method == "cash" else 0), int(count))
+
+    for cashier_id, count, net in db.session.execute(
+        select(Sale.cashier_id, func.count(), func.sum(Sale.total_idr)).where(*kept).group_by(Sale.cashier_id)
+    ):
+        _add(figures.cashiers, cashier_id, int(count), int(net))
+
+
+def _pos_refunds(figures, store_id, start, end):
+    in_day = (Refund.store_id == store_id, Refund.created_at >= start, Refund.created_at < end)
+    for method, amount in db.session.execute(
+        select(Refund.method, func.sum(Refund.amount_idr)).where(*in_day).group_by(Refund.method)
+    ):
+        figures.sales["pos"]["refunds_idr"] += int(amount)
+        _add(figures.tenders, method, -int(amount), 0)
+    for product_id, qty, amount in db.session.execute(
+        select(RefundItem.product_id, func.sum(RefundItem.qty), func.sum(RefundItem.amount_idr))
+        .join(Refund, Refund.id == RefundItem.refund_id).where(*in_day).group_by(RefundItem.product_id)
+    ):
+        _add(figures.products, product_id, -int(qty), -int(amount))
+
+
+def _online(figures, store_id, start, end):
+    paid = (Order.store_id == store_id, Order.paid_at >= start, Order.paid_at < end)
+    row = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Order.subtotal_idr), 0), func.coalesce(func.sum(Order.service_charge_idr), 0),
+               func.coalesce(func.sum(Order.tax_idr), 0), func.coalesce(func.sum(Order.total_idr), 0)).where(*paid)
+    ).one()
+    online = figures.sales["online"]
+    online["sales_count"], online["gross_idr"] = row[0], int(row[1])
+    online["service_charge_idr"], online["tax_idr"], online["net_idr"] = int(row[2]), int(row[3]), int(row[4])
+
+    for product_id, qty, revenue in db.session.execute(
+        select(OrderItem.product_id, func.sum(OrderItem.qty), func.sum(OrderItem.line_total_idr))
+        .join(Order, Order.id == OrderItem.order_id).where(*paid).group_by(OrderItem.product_id)
+    ):
+        online["items_sold"] += int(qty)
+        _add(figures.products, product_id, int(qty), int(revenue))
+
+    for payment_type, count, amount in db.session.execute(
+        select(PaymentAttempt.payment_type, func.count(), func.sum(PaymentAttempt.amount_idr))
+        .join(Order, Order.id == PaymentAttempt.order_id)
+        .where(*paid, PaymentAttempt.paid_at.is_not(None))
+        .group_by(PaymentAttempt.payment_type)
+    ):
+        _add(figures.tenders, f"online_{payment_type or 'unknown'}", int(amount), int(count))
+
+    for payment_type, amount in db.session.execute(
+        select(PaymentAttempt.payment_type, func.sum(PaymentEvent.amount_idr))
+        .join(PaymentAttempt, PaymentAttempt.id == PaymentEvent.attempt_id)
+        .join(Order, Order.id == PaymentAttempt.order_id)
+        .where(Order.store_id == store_id, PaymentEvent.kind.in_(REFUND_EVENTS),
+               PaymentEvent.created_at >= start, PaymentEvent.created_at < end)
+        .group_by(PaymentAttempt.payment_type)
+    ):
+        online["refunds_idr"] += int(amount or 0)
+        _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(amount or 0), 0)
+
+    # Paid orders cancelled (and refunded) that day give their units back.
+    for product_id, qty, revenue in db.session.execute(
+        select(OrderItem.product_id, func.sum(OrderItem.qty), func.sum(OrderItem.line_total_idr))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.store_id == store_id, Order.status == "cancelled", Order.paid_at.is_not(None),
+               Order.cancelled_at >= start, Order.cancelled_at < end)
+        .group_by(OrderItem.product_id)
+    ):
+        _add(figures.products, product_id, -int(qty), -int(revenue))
+
+
+def _add(bucket, key, first, second):
+    totals = bucket.setdefault(key, [0, 0])
+    totals[0] += first
+    totals[1] += second
