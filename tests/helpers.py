@@ -1,6 +1,7 @@
 """Small helpers shared by tests."""
 
 import time
+from http import HTTPStatus
 
 
 def wait_for(predicate, timeout=15.0, interval=0.05, message="condition"):
@@ -23,3 +24,15 @@ def count_rows(model, *where):
 
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
+
+
+def assert_error(response, code):
+    """The one error shape: `{code, status, message, errors?}` as JSON; returns the body."""
+    assert response.status_code == code, response.get_data(as_text=True)
+    assert response.is_json
+    body = response.get_json()
+    assert body["code"] == code
+    assert body["status"] == HTTPStatus(code).phrase
+    assert isinstance(body["message"], str) and body["message"]
+    assert set(body) <= {"code", "status", "message", "errors"}
+    return body

@@ -1,7 +1,6 @@
 """Parked carts under /api/carts: park, list, change, drop, resume, and checking one out (once)."""
 
 import json
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import select
@@ -10,19 +9,7 @@ from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
 from app.sales.models import Cart, Sale
 from app.stores.models import Store, default_store
-from tests.helpers import count_rows
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
+from tests.helpers import assert_error, count_rows
 
 
 def cart_rows(app):

@@ -1,26 +1,13 @@
 """Categories under /api/categories: staff read, managers write, names unique regardless of case."""
 
 import json
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import select
 
 from app.catalog.models import Category, Product
 from app.extensions import db
-from tests.helpers import count_rows
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
+from tests.helpers import assert_error, count_rows
 
 
 def category_rows(app):
@@ -35,25 +22,6 @@ def category_rows(app):
             }
             for category in db.session.scalars(select(Category))
         }
-
-
-@pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with a token issued as login issues it.
-
-    Overrides conftest's fixture in this module: sign-in is tested in test_auth.py,
-    and skipping its argon2 check keeps these tests quick.
-    """
-    from app.auth.tokens import issue_tokens
-    from app.users.models import User
-
-    def headers_for(role="cashier", user=None):
-        user = user or make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
 
 
 @pytest.fixture

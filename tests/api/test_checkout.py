@@ -9,7 +9,6 @@ The helpers at the top are shared with the other sales test modules.
 
 import re
 from datetime import datetime
-from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,23 +22,13 @@ from app.inventory.models import StockLevel, StockMovement
 from app.sales.models import Sale, SaleItem, SalePayment
 from app.stores.models import default_store
 from app.users.models import User
-from tests.helpers import count_rows
+from tests.helpers import assert_error, count_rows
 
 PLENTY_OF_CASH = [{"method": "cash", "amount_idr": 10_000_000}]
 NUMBER = re.compile(r"^S-(\d{8})-(\d{4})$")
 
 
 # --- helpers shared by the sales tests ----------------------------------------
-
-
-def assert_error(response, code):
-    """The one error shape, `{code, status, message, errors?}`; returns the body."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    return body
 
 
 def configure_store(app, **settings):

@@ -1,7 +1,6 @@
 """Customers under /api/customers: phone numbers, search, who may delete, and purchase history from real sales."""
 
 import json
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import select
@@ -9,19 +8,7 @@ from sqlalchemy import select
 from app.customers.models import Customer
 from app.extensions import db
 from app.sales.models import Sale
-from tests.helpers import count_rows
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
+from tests.helpers import assert_error, count_rows
 
 
 def customer_rows(app):

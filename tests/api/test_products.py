@@ -2,7 +2,6 @@
 
 import io
 import json
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import select
@@ -10,19 +9,7 @@ from sqlalchemy import select
 from app.catalog.models import Category, Product, ProductImport
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement, StockTake
-from tests.helpers import count_rows
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
+from tests.helpers import assert_error, count_rows
 
 
 def product_rows(app):
@@ -47,25 +34,6 @@ def product_rows(app):
 def ledger_counts(app):
     with app.app_context():
         return {"levels": count_rows(StockLevel), "movements": count_rows(StockMovement)}
-
-
-@pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with a token issued as login issues it.
-
-    Overrides conftest's fixture in this module: sign-in is tested in test_auth.py,
-    and skipping its argon2 check keeps these tests quick.
-    """
-    from app.auth.tokens import issue_tokens
-    from app.users.models import User
-
-    def headers_for(role="cashier", user=None):
-        user = user or make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import io
 import re
-from http import HTTPStatus
 
 import pytest
 from pypdf import PdfReader
@@ -11,6 +10,7 @@ from app.extensions import db
 from app.sales.models import Sale
 from app.stores.models import default_store
 from tests.conftest import ARTIFACTS
+from tests.helpers import assert_error
 
 LONG_NAME = "Nasi Goreng Kampung Spesial Telur Ceplok Ayam Suwir Kerupuk Udang Sambal Matah Pedas Level Lima"
 
@@ -85,13 +85,6 @@ def coffee_sale(client, admin, cashier):
         payments=[{"method": "card", "amount_idr": 12_345_000_000}, {"method": "qris", "amount_idr": 600_000},
                   {"method": "transfer", "amount_idr": 50_000}, {"method": "cash", "amount_idr": 100_000}],
     )
-
-
-def assert_error(response, code):
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code and body["status"] == HTTPStatus(code).phrase and body["message"]
-    return body
 
 
 # --- text -------------------------------------------------------------------

@@ -3,7 +3,6 @@
 import io
 import json
 from collections import defaultdict
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import select, text
@@ -13,19 +12,7 @@ from app.catalog.models import Product
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
 from app.stores.models import default_store
-from tests.helpers import count_rows, wait_for
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
+from tests.helpers import assert_error, count_rows, wait_for
 
 
 def assert_ledger_consistent(app):
@@ -56,25 +43,6 @@ def stock_of(app, product_id):
 def movement_count(app, product_id=None):
     with app.app_context():
         return count_rows(StockMovement, *([StockMovement.product_id == product_id] if product_id else []))
-
-
-@pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with a token issued as login issues it.
-
-    Overrides conftest's fixture in this module: sign-in is tested in test_auth.py,
-    and skipping its argon2 check keeps these tests quick.
-    """
-    from app.auth.tokens import issue_tokens
-    from app.users.models import User
-
-    def headers_for(role="cashier", user=None):
-        user = user or make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
 
 
 @pytest.fixture

@@ -41,25 +41,6 @@ def run_together(count, action):
 
 
 @pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with a token issued as login issues it.
-
-    Overrides conftest's fixture in this module: sign-in is tested in test_auth.py,
-    and skipping its argon2 check keeps these tests quick.
-    """
-    from app.auth.tokens import issue_tokens
-    from app.users.models import User
-
-    def headers_for(role="cashier", user=None):
-        user = user or make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
-
-
-@pytest.fixture
 def manager(auth_headers):
     return auth_headers("supervisor")
 

@@ -8,7 +8,6 @@ pins that down.
 """
 
 import json
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import insert, select
@@ -22,38 +21,7 @@ from app.models import utcnow
 from app.stores.models import default_store
 from tasks.inventory import apply_stock_take as apply_stock_take_task
 from tests.api.test_stock import assert_ledger_consistent
-from tests.helpers import count_rows, wait_for
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
-
-
-@pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with a token issued as login issues it.
-
-    Overrides conftest's fixture in this module: sign-in is tested in test_auth.py,
-    and skipping its argon2 check keeps these tests quick.
-    """
-    from app.auth.tokens import issue_tokens
-    from app.users.models import User
-
-    def headers_for(role="cashier", user=None):
-        user = user or make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
+from tests.helpers import assert_error, count_rows, wait_for
 
 
 @pytest.fixture
