@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import Integer, func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
-from app.sales.models import SaleCounter
+from app.sales.models import Sale, SaleCounter
 
 log = logging.getLogger(__name__)
 _SEQUENCE_PREFIX = "sale_no_"
@@ -44,7 +44,16 @@ def _sequence_exists(name):
     return db.session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
 
 
-def _ensure_sequence(name):
+def _next_free_number(store_id, day):
+    """One past the highest number the day already has: a sequence (re)created mid-day never repeats one."""
+    highest = db.session.scalar(
+        select(func.max(func.split_part(Sale.number, "-", 3).cast(Integer)))
+        .where(Sale.store_id == store_id, Sale.business_date == day)
+    )
+    return (highest or 0) + 1
+
+
+def _ensure_sequence(name, store_id, day):
     """Create the day's sequence if it is missing, inside the checkout's transaction.
 
     Not on a connection of its own: the request already holds one pooled
@@ -63,7 +72,8 @@ def _ensure_sequence(name):
         return
     try:
         with db.session.begin_nested():
-            db.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+            start = _next_free_number(store_id, day)
+            db.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {int(start)}"))
     except DBAPIError:
         # Another first checkout of the day created it and has committed.
         if not _sequence_exists(name):
@@ -73,7 +83,7 @@ def _ensure_sequence(name):
 def allocate_sale_number(store_id, day):
     if db.session.get_bind().dialect.name == "postgresql":
         name = _sequence_name(store_id, day)
-        _ensure_sequence(name)
+        _ensure_sequence(name, store_id, day)
         number = db.session.scalar(text(f"SELECT nextval('{name}')"))
     else:
         number = db.session.scalar(
