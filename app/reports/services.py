@@ -163,7 +163,7 @@ def sales_report(store_id, date_from, date_to, group_by="day"):
     periods, totals = {}, {"pos": dict.fromkeys(SALES_FIELDS, 0), "online": dict.fromkeys(SALES_FIELDS, 0)}
     for day in sorted(per_day):
         key, start, end = _period_key(day, group_by)
-        period = periods.setdefault(key, {"period": key, "start": start, "end": min(end, date_to),
+        period = periods.setdefault(key, {"period": key, "start": max(start, date_from), "end": min(end, date_to),
                                           "pos": dict.fromkeys(SALES_FIELDS, 0), "online": dict.fromkeys(SALES_FIELDS, 0)})
         for channel in ("pos", "online"):
             for field in SALES_FIELDS:
