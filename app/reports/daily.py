@@ -27,6 +27,7 @@ from app.extensions import db
 from app.orders.models import Order, OrderItem
 from app.payments.models import PaymentAttempt, PaymentEvent
 from app.sales.models import Refund, RefundItem, Sale, SaleItem, SalePayment
+from app.sales.pricing import share_out
 
 SALES_FIELDS = ("sales_count", "items_sold", "gross_idr", "discount_idr", "service_charge_idr", "tax_idr",
                 "net_idr", "refunds_idr")
@@ -127,12 +128,9 @@ def _online(figures, store_id, start, end):
     online["sales_count"], online["gross_idr"] = row[0], int(row[1])
     online["service_charge_idr"], online["tax_idr"], online["net_idr"] = int(row[2]), int(row[3]), int(row[4])
 
-    for product_id, qty, revenue in db.session.execute(
-        select(OrderItem.product_id, func.sum(OrderItem.qty), func.sum(OrderItem.line_total_idr))
-        .join(Order, Order.id == OrderItem.order_id).where(*paid).group_by(OrderItem.product_id)
-    ):
-        online["items_sold"] += int(qty)
-        _add(figures.products, product_id, int(qty), int(revenue))
+    for product_id, qty, revenue in _order_lines(*paid):
+        online["items_sold"] += qty
+        _add(figures.products, product_id, qty, revenue)
 
     for payment_type, count, amount in db.session.execute(
         select(PaymentAttempt.payment_type, func.count(), func.sum(PaymentAttempt.amount_idr))
@@ -154,14 +152,28 @@ def _online(figures, store_id, start, end):
         _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(amount or 0), 0)
 
     # Paid orders cancelled (and refunded) that day give their units back.
-    for product_id, qty, revenue in db.session.execute(
-        select(OrderItem.product_id, func.sum(OrderItem.qty), func.sum(OrderItem.line_total_idr))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.store_id == store_id, Order.status == "cancelled", Order.paid_at.is_not(None),
-               Order.cancelled_at >= start, Order.cancelled_at < end)
-        .group_by(OrderItem.product_id)
+    for product_id, qty, revenue in _order_lines(Order.store_id == store_id, Order.status == "cancelled",
+                                                 Order.paid_at.is_not(None), Order.cancelled_at >= start,
+                                                 Order.cancelled_at < end):
+        _add(figures.products, product_id, -qty, -revenue)
+
+
+def _order_lines(*where):
+    """(product_id, qty, share of the order's total) for each line of the orders matching `where`.
+
+    An order line stores its price before service charge and tax; its revenue is its share of
+    the total, shared out as a sale's lines are, so online and POS revenue mean the same thing.
+    """
+    by_order = {}
+    for line in db.session.execute(
+        select(OrderItem.order_id, OrderItem.product_id, OrderItem.qty, OrderItem.line_total_idr, Order.total_idr)
+        .join(Order, Order.id == OrderItem.order_id).where(*where).order_by(OrderItem.order_id, OrderItem.id)
     ):
-        _add(figures.products, product_id, -int(qty), -int(revenue))
+        by_order.setdefault(line.order_id, []).append(line)
+    for lines in by_order.values():
+        shares = share_out(int(lines[0].total_idr), [int(line.line_total_idr) for line in lines])
+        for line, share in zip(lines, shares):
+            yield line.product_id, int(line.qty), share
 
 
 def _add(bucket, key, first, second):
