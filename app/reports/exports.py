@@ -11,6 +11,7 @@ import csv
 import logging
 import os
 from datetime import timedelta
+from itertools import groupby
 from pathlib import Path
 
 from flask import current_app
@@ -27,6 +28,7 @@ from app.reports import services
 from app.reports.daily import utc_bounds
 from app.reports.models import ReportExport
 from app.sales.models import Sale, SaleItem
+from app.sales.pricing import share_out
 from app.tasking import enqueue_after_commit
 from app.users.models import User
 
@@ -186,16 +188,21 @@ def _items_sold(export):
     )
     online = (
         select(literal("online"), Order.id, Order.paid_at, OrderItem.sku, OrderItem.name, OrderItem.qty,
-               OrderItem.unit_price_idr, literal(0), OrderItem.line_total_idr, literal(0))
+               OrderItem.unit_price_idr, literal(0), OrderItem.line_total_idr, literal(0), Order.total_idr)
         .join(Order, Order.id == OrderItem.order_id)
         .where(Order.store_id == export.store_id, Order.paid_at >= start, Order.paid_at < end)
-        .order_by(OrderItem.id)
+        .order_by(Order.paid_at, Order.id, OrderItem.id)
     )
 
     def rows():
         yield from _stream(pos)
-        for row in _stream(online):
-            yield (row[0], str(row[1]), row[2].astimezone(services.store_zone()).date(), *row[3:])
+        # An order line stores its price before service and tax: its share of the order's total is
+        # shared out as a sale's lines are (and as the reports count it).
+        for _, lines in groupby(_stream(online), key=lambda row: row[1]):
+            lines = list(lines)
+            shares = share_out(lines[0][10], [line[8] for line in lines])
+            for row, share in zip(lines, shares):
+                yield (row[0], str(row[1]), row[2].astimezone(services.store_zone()).date(), *row[3:8], share, row[9])
 
     return header, (_cells(row) for row in rows())
 
