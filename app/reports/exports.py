@@ -63,6 +63,8 @@ def export_path(export):
 
 def downloadable(export_id, user_id):
     export = get_export(export_id, user_id)
+    if export.status == "expired":
+        abort(410, message="The file has been cleaned up; request the export again.")
     if export.status != "done":
         abort(409, message=f"The export is {export.status}; it can be downloaded once it is done.")
     path = export_path(export)
