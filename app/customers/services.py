@@ -6,12 +6,13 @@ same transaction as the checkout, void or refund. Nothing here writes them.
 """
 
 from flask_smorest import abort
-from sqlalchemy import String, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import BigInteger, String, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from app.customers.models import Customer
 from app.customers.schemas import phone_search_needles
 from app.extensions import db
+from app.orders.models import Order
 from app.sales.models import Sale
 
 PHONE_TAKEN = "Already used by another customer."
@@ -96,9 +97,7 @@ def delete_customer(customer_id):
 #     channel (str), sale_id (int | NULL), order_id (str | NULL), number (str),
 #     created_at (timestamptz), status (str), total_idr (bigint), refunded_idr (bigint)
 # The sources are combined with UNION ALL and sorted by time in the database,
-# so paging stays exact however many sources there are. Online orders join by
-# adding a source here (channel "online", order_id set, sale_id NULL), and
-# `delete_customer` then also refuses customers with online orders.
+# so paging stays exact however many sources there are.
 
 
 def _pos_sales(customer_id):
@@ -115,7 +114,21 @@ def _pos_sales(customer_id):
     ).where(Sale.customer_id == customer_id)
 
 
-PURCHASE_SOURCES = (_pos_sales,)
+def _online_orders(customer_id):
+    """Online orders linked to the customer (an order is linked by phone when it is paid)."""
+    return select(
+        cast(literal("online"), String).label("channel"),
+        cast(null(), BigInteger).label("sale_id"),
+        cast(Order.id, String).label("order_id"),
+        cast(Order.id, String).label("number"),
+        func.coalesce(Order.paid_at, Order.created_at).label("created_at"),
+        Order.status.label("status"),
+        Order.total_idr.label("total_idr"),
+        Order.refunded_idr.label("refunded_idr"),
+    ).where(Order.customer_id == customer_id)
+
+
+PURCHASE_SOURCES = (_pos_sales, _online_orders)
 
 
 def _purchases(customer_id):

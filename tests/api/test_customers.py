@@ -1,6 +1,7 @@
 """Customers under /api/customers: phone numbers, search, who may delete, and purchase history from real sales."""
 
 import json
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -402,3 +403,36 @@ def test_a_bad_token_is_401_not_a_write(app, client):
 
     assert_error(response, 401)
     assert customer_rows(app) == {}
+
+
+def test_a_paid_online_order_joins_the_history_of_the_customer_with_its_phone(app, client, admin, cashier):
+    from app.extensions import db
+    from app.models import utcnow
+    from app.orders import services as orders
+
+    product = create_product(client, admin, "ONL-1", 20000, 10)
+    customer = create_customer(client, cashier, "Rina", phone="0812-3456-7001")
+    placed = client.post("/api/orders", json={
+        "customer": {"name": "Rina W", "phone": "+62 812 3456 7001"},
+        "items": [{"product_id": product["id"], "qty": 2}],
+    })
+    assert placed.status_code == 201, placed.get_json()
+    order_id = placed.get_json()["id"]
+    assert client.get(f"/api/customers/{customer['id']}/purchases", headers=cashier).get_json() == []
+
+    with app.app_context():
+        order = orders.find_order(uuid.UUID(order_id))
+        orders.mark_paid(order, utcnow())
+        db.session.commit()
+
+    history = client.get(f"/api/customers/{customer['id']}/purchases", headers=cashier).get_json()
+    assert [(p["channel"], p["order_id"], p["sale_id"], p["status"], p["total_idr"]) for p in history] == [
+        ("online", order_id, None, "paid", 40000)
+    ]
+    count, spent, last = counters(client, cashier, customer["id"])
+    assert (count, spent) == (1, 40000) and last is not None
+    # The order names the customer it was linked to; no second customer was made for the same phone.
+    assert customer_rows(app)[customer["id"]]["phone"] == "6281234567001"
+    assert len(customer_rows(app)) == 1
+    # A customer with an online purchase on record cannot be deleted either.
+    assert client.delete(f"/api/customers/{customer['id']}", headers=admin).status_code == 409
