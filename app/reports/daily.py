@@ -31,7 +31,7 @@ from app.sales.pricing import share_out
 
 SALES_FIELDS = ("sales_count", "items_sold", "gross_idr", "discount_idr", "service_charge_idr", "tax_idr",
                 "net_idr", "refunds_idr")
-REFUND_EVENTS = ("refund", "manual_refund", "chargeback")
+REFUND_EVENTS = ("refund", "manual_refund", "chargeback", "reversed")
 
 
 @dataclass
