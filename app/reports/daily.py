@@ -8,7 +8,7 @@ Definitions, the same for live figures and stored summaries:
 - An online order counts on the store-local date it was paid, whatever
   happened to it later.
 - Refunds count on the day they were made (POS refunds; online refunds,
-  manual refunds and chargebacks recorded as payment events), so a closed
+  manual refunds, chargebacks and reversals recorded as payment events), so a closed
   day never changes afterwards.
 - Tenders are what was collected per method, net of change given and of
   refunds paid out that day. Online payments appear as `online_<payment type>`.
