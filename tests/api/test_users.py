@@ -421,6 +421,17 @@ def test_no_token_is_401_on_every_users_endpoint_and_changes_nothing(app, client
     assert user_rows(app) == before
 
 
+def test_access_is_checked_before_the_body_is_read(app, client, auth_headers):
+    # A caller who may not do this learns nothing about what a valid body looks like.
+    before = user_count(app)
+    bad_body = {"role": "owner", "password": "x"}
+
+    assert_error(client.post("/api/users", json=bad_body), 401)
+    assert_error(client.post("/api/users", headers=auth_headers("cashier"), json=bad_body), 403)
+    assert_error(client.post("/api/users", headers=auth_headers("cashier"), data="{bad", content_type="application/json"), 403)
+    assert user_count(app) == before
+
+
 # --- the last active admin -------------------------------------------------------------
 
 
