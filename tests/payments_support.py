@@ -11,7 +11,7 @@ HTTP and our worker must reach the simulator, so the stack is three processes:
 
 The server and worker use the run's test database and the app's Redis (so the
 per-test clean-up of tables and rate limits applies to them), but their own
-Celery broker database (`PAYMENTS_BROKER_DB`): the conftest `celery_worker`
+Celery broker, a dedicated redis-server: the conftest `celery_worker`
 (session-scoped, no Midtrans settings) consumes another one, so exactly one
 worker, ours, ever sees the payment tasks whichever tests ran before.
 
@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,7 +44,6 @@ from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
-PAYMENTS_BROKER_DB = 12
 SIMULATOR_SERVER_KEY = "SB-Mid-server-simulator-dev-key"
 CUSTOMER = {"name": "Siti Rahayu", "phone": "0812-3456-7890", "email": "siti@example.com"}
 CUSTOMER_PHONE = "6281234567890"  # CUSTOMER["phone"] as stored
@@ -54,15 +53,9 @@ PROCESS_TIMEOUT = 30
 # --- processes -------------------------------------------------------------------
 
 
-def _redis_url_with_db(url, db):
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{db}"
-
-
-def stack_env(app, *, sim_url, api_url, redis_url=None, broker_url=None, **extra):
+def stack_env(app, *, sim_url, api_url, broker_url, redis_url=None, **extra):
     """Environment of a server or worker on the test database, pointed at the simulator."""
     redis_url = redis_url or app.config["REDIS_URL"]
-    broker_url = broker_url or _redis_url_with_db(app.config["CELERY_BROKER_URL"], PAYMENTS_BROKER_DB)
     env = dict(os.environ)
     env.update(
         APP_ENV="testing",
@@ -516,34 +509,59 @@ def configure_store(app, **settings):
 # --- fixtures -------------------------------------------------------------------------
 
 
+# Test modules import these fixtures, and pytest makes a separate session fixture of each import:
+# the processes are kept here once per run instead, closed by whichever fixture started them.
+_RUN = {}
+
+
+def _run_stack(request):
+    if "stack" not in _RUN:
+        _RUN["stack"] = ExitStack()
+        request.addfinalizer(_close_run)
+    return _RUN["stack"]
+
+
+def _close_run():
+    stack = _RUN.pop("stack", None)
+    _RUN.clear()
+    if stack is not None:
+        stack.close()
+
+
 @pytest.fixture(scope="session")
-def midtrans_sim():
+def midtrans_sim(request):
     """One simulator process for the run, notifying the payments API server's webhook (on a port chosen now)."""
-    api_port = free_port()
-    webhook = f"http://127.0.0.1:{api_port}/api/webhooks/midtrans"
-    with running_simulator(SIMULATOR_NOTIFICATION_URL=webhook, SIMULATOR_RETRY_SCALE="0.0005",
-                           SIMULATOR_SHUFFLE_HOLD_SECONDS="0.5") as url:
+    if "sim" not in _RUN:
+        exits = _run_stack(request)
+        api_port = free_port()
+        webhook = f"http://127.0.0.1:{api_port}/api/webhooks/midtrans"
+        url = exits.enter_context(running_simulator(
+            SIMULATOR_NOTIFICATION_URL=webhook, SIMULATOR_RETRY_SCALE="0.0005", SIMULATOR_SHUFFLE_HOLD_SECONDS="0.5"))
         simulator = Simulator(url)
         simulator.api_port = api_port
-        yield simulator
+        _RUN["sim"] = simulator
+    return _RUN["sim"]
 
 
 @pytest.fixture(scope="session")
-def payments_stack(app, midtrans_sim):
-    """The API server and a worker on our own broker database, pointed at the simulator."""
-    api_url = f"http://127.0.0.1:{midtrans_sim.api_port}"
-    env = stack_env(app, sim_url=midtrans_sim.url, api_url=api_url)
-    worker = Worker(env)
-    worker.purge()
-    server = ApiServer(env, midtrans_sim.api_port).start()
-    try:
-        worker.start()
-        try:
-            yield PaymentsStack(app, midtrans_sim, server, worker)
-        finally:
-            worker.stop()
-    finally:
-        server.stop()
+def payments_stack(request, app, midtrans_sim):
+    """The API server and a worker, pointed at the simulator, with a broker of their own.
+
+    The broker is a dedicated redis-server: no other worker (conftest's, or another engineer's
+    stack on the shared Redis) can take these tasks, and purging it touches nobody else's data.
+    """
+    if "payments" not in _RUN:
+        exits = _run_stack(request)
+        broker = RedisServer().start()
+        exits.callback(broker.stop)
+        api_url = f"http://127.0.0.1:{midtrans_sim.api_port}"
+        env = stack_env(app, sim_url=midtrans_sim.url, api_url=api_url, broker_url=f"{broker.url}/0")
+        server = ApiServer(env, midtrans_sim.api_port).start()
+        exits.callback(server.stop)
+        worker = Worker(env).start()
+        exits.callback(worker.stop)
+        _RUN["payments"] = PaymentsStack(app, midtrans_sim, server, worker)
+    return _RUN["payments"]
 
 
 @pytest.fixture
