@@ -117,6 +117,8 @@ class Config:
 
     # Seconds the health check waits for a worker to answer its ping task.
     HEALTH_WORKER_TIMEOUT_SECONDS = float(env("HEALTH_WORKER_TIMEOUT_SECONDS", "2"))
+    # The worker's state is re-checked at most this often (the endpoint is public).
+    HEALTH_WORKER_CACHE_SECONDS = float(env("HEALTH_WORKER_CACHE_SECONDS", "5"))
     # Request bodies above this are refused with 413 before any parsing.
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
@@ -169,6 +171,7 @@ class TestingConfig(Config):
     REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/15")
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
+    HEALTH_WORKER_CACHE_SECONDS = 0.0  # tests start and stop workers and must see it at once
     SECRET_KEY = env("SECRET_KEY", "testing-secret-key-not-for-production")
     JWT_SECRET_KEY = env("JWT_SECRET_KEY", "testing-jwt-secret-key-not-for-production-use")
 

@@ -1,6 +1,7 @@
 """Is each part of the stack answering?"""
 
 import logging
+import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from flask import current_app
@@ -34,7 +35,21 @@ def check_redis():
         return _describe(error)
 
 
+# The last worker check per process: the endpoint is public, and without this
+# every call would queue a ping and hold an API worker for up to the timeout.
+_last_worker_check = {"at": float("-inf"), "answer": None}
+
+
 def check_worker():
+    """The worker's state, re-checked at most every HEALTH_WORKER_CACHE_SECONDS."""
+    now = time.monotonic()
+    if now - _last_worker_check["at"] >= current_app.config["HEALTH_WORKER_CACHE_SECONDS"]:
+        _last_worker_check["answer"] = _ping_worker()
+        _last_worker_check["at"] = time.monotonic()
+    return _last_worker_check["answer"]
+
+
+def _ping_worker():
     """Round-trip a ping task; the message expires so no worker means no backlog."""
     from tasks.system import ping
 

@@ -1,7 +1,6 @@
 """Staff sign-in: login, lockout, refresh, logout, tokens that must stop working, own password."""
 
 from datetime import timedelta
-from http import HTTPStatus
 
 import jwt as pyjwt
 import pytest
@@ -9,24 +8,13 @@ from flask_jwt_extended import create_access_token
 
 from app.extensions import db
 from app.users.models import User
+from tests.helpers import assert_error
 
 BLOCKLIST_PATTERN = "jwt:blocklist:*"
 
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
 
 
 def user_row(app, user_id):
@@ -55,14 +43,6 @@ def issued(app):
             return issue_tokens(db.session.get(User, user["id"]))
 
     return tokens_for
-
-
-@pytest.fixture
-def auth_headers(make_user, issued):
-    def headers_for(role="cashier"):
-        return bearer(issued(make_user(role))["access_token"])
-
-    return headers_for
 
 
 def sign_in(client, username, password, **kwargs):

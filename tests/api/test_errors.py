@@ -1,6 +1,5 @@
 """Every failure answers in one JSON shape, `{code, status, message, errors?}`, and a 5xx is only for real faults."""
 
-from http import HTTPStatus
 
 import pytest
 import redis
@@ -11,34 +10,9 @@ from sqlalchemy.exc import OperationalError
 from app.errors import register_error_handlers
 from app.extensions import db
 from app.users.models import User
+from tests.helpers import assert_error
 
 ONE_MIB = 1024 * 1024
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
-
-
-@pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with a token issued as login issues it (without argon2's cost)."""
-    from app.auth.tokens import issue_tokens
-
-    def headers_for(role="cashier"):
-        user = make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
 
 
 def user_count(app):

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,6 @@ from app.users.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens there
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    return body
 
 
 # --- health --------------------------------------------------------------------
@@ -68,6 +56,7 @@ OUTAGE_SCRIPT = """
 import json, sys
 from app import create_app
 from config import TestingConfig
+from tests.helpers import assert_error
 
 overrides, admin = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 token = admin["access_token"]

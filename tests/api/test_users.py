@@ -2,7 +2,6 @@
 
 import json
 import threading
-from http import HTTPStatus
 
 import pytest
 from sqlalchemy import func, select
@@ -10,18 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.stores.models import default_store
 from app.users.models import User
-
-
-def assert_error(response, code):
-    """The one error shape: `{code, status, message, errors?}` as JSON."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert body["code"] == code
-    assert body["status"] == HTTPStatus(code).phrase
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
-    return body
+from tests.helpers import assert_error
 
 
 def user_rows(app):
@@ -48,24 +36,6 @@ def row_by_id(app, user_id):
 def user_count(app):
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(User))
-
-
-@pytest.fixture
-def auth_headers(app, make_user):
-    """Headers of a new user of this role, with tokens issued as login issues them.
-
-    Sign-in itself is tested in test_auth.py; skipping its argon2 check here
-    keeps this module quick.
-    """
-    from app.auth.tokens import issue_tokens
-
-    def headers_for(role="cashier", user=None):
-        user = user or make_user(role)
-        with app.app_context():
-            token = issue_tokens(db.session.get(User, user["id"]), refresh=False)["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers_for
 
 
 def no_password_anywhere(response):
