@@ -474,6 +474,13 @@ def cancel_order(order_id, user, reason, refund_manually=False):
             _stop_at_midtrans(attempt_id, midtrans_order_id)
         order = orders.find_order(order_id, lock=True)
         if order.status == "pending" and orders.close_unpaid(order, "cancelled", reason):
+            # Not payable any more from our side; a payment Midtrans still takes is recorded (states.py).
+            db.session.execute(
+                update(PaymentAttempt)
+                .where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(("creating", "pending")))
+                .values(status="cancelled", updated_at=utcnow())
+            )
+            orders.set_payment_status(order.id, "cancelled")
             db.session.commit()
             return orders.find_order(order_id)
         db.session.rollback()

@@ -8,7 +8,10 @@ back. Some methods go from `settlement` to `deny` later.
 Transitions move forward only: a late `pending` after `settlement`, or a
 duplicate, changes nothing. The one way back from paid is Midtrans itself
 reporting (through the status API, never a notification alone) that the
-payment was denied, refunded or charged back.
+payment was denied, refunded or charged back. And money is never ignored:
+an attempt we closed ourselves (expired by the sweep, cancelled by staff)
+still becomes paid if the status API says the customer paid it after all;
+its order stays closed and the payment is flagged for a refund.
 """
 
 OPEN = ("creating", "pending", "challenge")
@@ -17,7 +20,7 @@ OPEN = ("creating", "pending", "challenge")
 ALLOWED_FROM = {
     "pending": ("creating",),
     "challenge": ("creating", "pending"),
-    "paid": ("creating", "pending", "challenge"),
+    "paid": ("creating", "pending", "challenge", "expired", "cancelled"),
     "failed": ("creating", "pending", "challenge", "paid"),
     "expired": ("creating", "pending", "challenge"),
     "cancelled": ("creating", "pending", "challenge", "paid"),

@@ -43,6 +43,8 @@ ALLOWED = {
     ("creating", "pending"),
     ("creating", "challenge"), ("pending", "challenge"),
     ("creating", "paid"), ("pending", "paid"), ("challenge", "paid"),
+    # Closed by us (sweep, staff) but paid at Midtrans after all: the money is recorded.
+    ("expired", "paid"), ("cancelled", "paid"),
     ("creating", "failed"), ("pending", "failed"), ("challenge", "failed"), ("paid", "failed"),
     ("creating", "expired"), ("pending", "expired"), ("challenge", "expired"),
     ("creating", "cancelled"), ("pending", "cancelled"), ("challenge", "cancelled"), ("paid", "cancelled"),
