@@ -21,7 +21,7 @@ from functools import wraps
 
 from flask import current_app, g, jsonify, request
 from flask_smorest import abort
-from sqlalchemy import Integer, String, UniqueConstraint, delete, func, select
+from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, func, literal, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,24 +76,36 @@ def _request_hash():
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
 
 
-def _lock_key(scope, key):
-    """Take the key for this transaction; False when another transaction holds it (PostgreSQL only)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return True
+def _lock_id(scope, key):
     digest = hashlib.sha256(f"{scope}\0{key}".encode()).digest()
-    lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    return db.session.scalar(select(func.pg_try_advisory_xact_lock(lock_id)))
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_RECORD = select(IdempotencyKey.id, IdempotencyKey.request_hash, IdempotencyKey.resource_id,
+                 IdempotencyKey.response_status, IdempotencyKey.expires_at).where(
+    IdempotencyKey.scope == bindparam("scope"), IdempotencyKey.key == bindparam("key")
+)
+_FOUND = _RECORD.subquery("found")
+# PostgreSQL: take the key's advisory lock and read any record of it in one round trip.
+_LOCK_AND_RECORD = select(func.pg_try_advisory_xact_lock(bindparam("lock_id")).label("locked"), *_FOUND.c).select_from(
+    select(literal(1).label("one")).subquery("one").outerjoin(_FOUND, true())
+)
 
 
 def _claim(scope, key, request_hash):
-    """A Claim to go ahead with, or a Replay of the finished first request."""
-    if not _lock_key(scope, key):
-        abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
-    existing = db.session.execute(
-        select(IdempotencyKey.id, IdempotencyKey.request_hash, IdempotencyKey.resource_id,
-               IdempotencyKey.response_status, IdempotencyKey.expires_at)
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    ).first()
+    """A Claim to go ahead with, or a Replay of the finished first request.
+
+    On PostgreSQL one statement takes the key's advisory lock and reads any
+    record of it; if another transaction holds the lock, the answer is 409.
+    """
+    params = {"scope": scope, "key": key}
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_LOCK_AND_RECORD, {**params, "lock_id": _lock_id(scope, key)}).one()
+        if not row.locked:
+            abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
+        existing = None if row.id is None else row
+    else:
+        existing = db.session.execute(_RECORD, params).first()
     if existing is not None and existing.expires_at <= utcnow():
         # Past its 24 hours: forgotten, and the key starts afresh.
         db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == existing.id))

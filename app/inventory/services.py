@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_smorest import abort
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, insert, select, text, update
 from sqlalchemy.orm import with_expression
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,7 +43,7 @@ class InsufficientStock(Exception):
 
 
 def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=None, note=None):
-    """Apply `changes` at `store_id` and write their movements; returns the movements.
+    """Apply `changes` at `store_id` and write their movements; returns the movements' ids.
 
     Deltas of the same product are added together; zero deltas are dropped.
     Raises InsufficientStock (the caller must roll back) if any product would
@@ -55,8 +55,6 @@ def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=No
     deltas = {product_id: delta for product_id, delta in sorted(deltas.items()) if delta != 0}
     if not deltas:
         return []
-    if len(deltas) > 1:
-        _lock_levels(store_id, list(deltas))
     balances = _update_levels(store_id, deltas)
     missing = [product_id for product_id in deltas if product_id not in balances]
     if missing:
@@ -64,48 +62,71 @@ def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=No
     shortages = [pid for pid in deltas if pid not in balances]
     if shortages:
         raise InsufficientStock(_describe_shortages(store_id, {pid: deltas[pid] for pid in shortages}))
-    movements = [
-        StockMovement(
-            store_id=store_id,
-            product_id=product_id,
-            delta=delta,
-            balance_after=balances[product_id],
-            reason=reason,
-            reference=reference,
-            note=note,
-            user_id=user_id,
-            created_at=utcnow(),
-        )
+    now = utcnow()
+    rows = [
+        {"store_id": store_id, "product_id": product_id, "delta": delta, "balance_after": balances[product_id],
+         "reason": reason, "reference": reference, "note": note, "user_id": user_id, "created_at": now}
         for product_id, delta in deltas.items()
     ]
-    db.session.add_all(movements)
-    db.session.flush()
-    return movements
+    # One multi-row INSERT, without the unit of work: every sale runs this. Returns the movement ids.
+    return db.session.scalars(_INSERT_MOVEMENTS, rows).all()
 
 
-def _lock_levels(store_id, product_ids):
-    for start in range(0, len(product_ids), _CHUNK):
-        chunk = product_ids[start : start + _CHUNK]
-        db.session.execute(
-            select(StockLevel.product_id)
-            .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(chunk))
-            .order_by(StockLevel.product_id)
-            .with_for_update()
-        ).all()
+_INSERT_MOVEMENTS = insert(StockMovement.__table__).returning(
+    StockMovement.__table__.c.id, sort_by_parameter_order=True
+)
+
+# PostgreSQL: any number of products in one constant statement. The rows are
+# locked in product order by the FOR UPDATE subquery, so two multi-line changes
+# never deadlock; a row whose quantity would go below zero is left out.
+_UPDATE_LEVELS_PG = text("""
+    UPDATE stock_levels AS level
+    SET quantity = level.quantity + change.delta, updated_at = :now
+    FROM (
+        SELECT locked.product_id, wanted.delta
+        FROM unnest(CAST(:product_ids AS integer[]), CAST(:deltas AS integer[])) AS wanted(product_id, delta)
+        JOIN stock_levels AS locked ON locked.store_id = :store_id AND locked.product_id = wanted.product_id
+        ORDER BY locked.product_id
+        FOR UPDATE OF locked
+    ) AS change
+    WHERE level.store_id = :store_id AND level.product_id = change.product_id
+      AND level.quantity + change.delta >= 0
+    RETURNING level.product_id, level.quantity
+""")
 
 
 def _update_levels(store_id, deltas):
-    """Conditionally add each delta; returns {product_id: quantity after} for the rows changed."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(_UPDATE_LEVELS_PG, {
+            "store_id": store_id, "product_ids": list(deltas), "deltas": list(deltas.values()), "now": utcnow(),
+        }).all()
+        return dict(rows)
+    return _update_levels_portable(store_id, deltas)
+
+
+def _update_levels_portable(store_id, deltas):
+    """Conditionally add each delta; returns {product_id: quantity after} for the rows changed.
+
+    Any database: a CASE per chunk, the rows locked in product order by a
+    FOR UPDATE subquery (SQLite has no row locks and serializes writers).
+    """
     balances = {}
     items = list(deltas.items())
     for start in range(0, len(items), _CHUNK):
         chunk = dict(items[start : start + _CHUNK])
         delta_of = case(chunk, value=StockLevel.product_id)
+        in_chunk = (StockLevel.store_id == store_id, StockLevel.product_id.in_(list(chunk)))
+        statement = update(StockLevel)
+        if len(chunk) > 1:
+            locked = (
+                select(StockLevel.product_id).where(*in_chunk).order_by(StockLevel.product_id).with_for_update()
+                .subquery("locked")
+            )
+            statement = statement.where(StockLevel.product_id == locked.c.product_id)
         statement = (
-            update(StockLevel)
+            statement
             .where(
-                StockLevel.store_id == store_id,
-                StockLevel.product_id.in_(list(chunk)),
+                *in_chunk,
                 StockLevel.quantity + delta_of >= 0,
             )
             .values(quantity=StockLevel.quantity + delta_of, updated_at=utcnow())
@@ -182,7 +203,7 @@ def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
 
     get_product(store_id, product_id)
     try:
-        [movement] = apply_stock_changes(
+        [movement_id] = apply_stock_changes(
             store_id=store_id,
             changes=[StockChange(product_id, delta)],
             reason=reason,
@@ -193,7 +214,7 @@ def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
         db.session.rollback()
         abort_insufficient(error)
     db.session.commit()
-    return movement
+    return db.session.get(StockMovement, movement_id)
 
 
 def movements_query(store_id, product_id, reason=None):

@@ -8,7 +8,7 @@ possible.
 """
 
 from flask_smorest import abort
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 
 from app import idempotency
 from app.auth.approvals import verify_approval
@@ -35,14 +35,12 @@ def _invalid(message, path):
     abort(422, message=message, errors={"json": errors})
 
 
-def _load_products(item_lines):
-    product_ids = sorted({line["product_id"] for line in item_lines})
-    rows = db.session.execute(
-        select(Product.id, Product.sku, Product.name, Product.price_idr, Product.is_active).where(
-            Product.id.in_(product_ids)
-        )
-    ).all()
-    products = {row.id: row for row in rows}
+_PRODUCT_COLUMNS = (Product.id, Product.sku, Product.name, Product.price_idr, Product.is_active)
+_STORE_COLUMNS = (Store.tax_name, Store.tax_rate_bp, Store.tax_inclusive, Store.service_charge_bp,
+                  Store.cashier_discount_limit_bp)
+
+
+def _check_sellable(item_lines, products):
     for index, line in enumerate(item_lines):
         product = products.get(line["product_id"])
         if product is None:
@@ -50,6 +48,31 @@ def _load_products(item_lines):
         if not product.is_active:
             _invalid(f"{product.name} is no longer sold.", ("items", index, "product_id"))
     return products
+
+
+def _load_products(item_lines):
+    product_ids = sorted({line["product_id"] for line in item_lines})
+    rows = db.session.execute(select(*_PRODUCT_COLUMNS).where(Product.id.in_(product_ids))).all()
+    return _check_sellable(item_lines, {row.id: row for row in rows})
+
+
+# Built once: on the till's hot path, building and cache-keying statements costs more than running them.
+_PRODUCTS_AND_STORE = (
+    select(*_PRODUCT_COLUMNS, *_STORE_COLUMNS)
+    .join(Store, Store.id == bindparam("store_id"))
+    .where(Product.id.in_(bindparam("product_ids", expanding=True)))
+)
+_INSERT_SALE = insert(Sale.__table__).returning(Sale.__table__.c.id)
+_INSERT_ITEMS = insert(SaleItem.__table__).returning(SaleItem.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_PAYMENTS = insert(SalePayment.__table__)
+
+
+def _load_products_and_store(store_id, item_lines):
+    """The products and the store's pricing settings in one query (a checkout's hot path)."""
+    product_ids = sorted({line["product_id"] for line in item_lines})
+    rows = db.session.execute(_PRODUCTS_AND_STORE, {"store_id": store_id, "product_ids": product_ids}).all()
+    products = _check_sellable(item_lines, {row.id: row for row in rows})
+    return products, rows[0]
 
 
 def _discount_bp(data):
@@ -92,65 +115,75 @@ def _settle(priced, payments):
 
 
 def checkout(store_id, cashier, data):
-    """Ring up a sale; returns the response body (the sale as the API shows it)."""
-    products = _load_products(data["items"])
-    store = db.session.get(Store, store_id)
+    """Ring up a sale; returns the response body (the sale as the API shows it).
+
+    Rows are written with plain INSERTs rather than the ORM's unit of work:
+    this is the till's hot path, and the sale is built whole here anyway.
+    """
+    products, store = _load_products_and_store(store_id, data["items"])
     priced = _price(data, products, store)
     approver_id = _discount_approver(cashier, priced, store, data.get("approval"))
     tenders, paid, change = _settle(priced, data["payments"])
 
     day = business_date()
-    sale = Sale(
-        store_id=store_id,
-        number=allocate_sale_number(store_id, day),
-        business_date=day,
-        status="completed",
-        cashier=cashier,
-        subtotal_idr=priced.subtotal_idr,
-        line_discount_idr=priced.line_discount_idr,
-        sale_discount_idr=priced.sale_discount_idr,
-        discount_idr=priced.discount_idr,
-        service_charge_idr=priced.service_charge_idr,
-        tax_idr=priced.tax_idr,
-        tax_name=store.tax_name if store.tax_rate_bp else None,
-        tax_rate_bp=store.tax_rate_bp,
-        tax_inclusive=store.tax_inclusive,
-        service_charge_bp=store.service_charge_bp,
-        total_idr=priced.total_idr,
-        paid_idr=paid,
-        change_idr=change,
-        refunded_idr=0,
-        note=data.get("note") or None,
-        discount_approved_by_id=approver_id,
-        receipt_prints=0,
-        created_at=utcnow(),
-        items=[
-            SaleItem(
-                product_id=line.product_id,
-                sku=products[line.product_id].sku,
-                name=products[line.product_id].name,
-                qty=line.qty,
-                unit_price_idr=line.unit_price_idr,
-                line_discount_idr=line.line_discount_idr,
-                sale_discount_share_idr=line.sale_discount_share_idr,
-                total_share_idr=line.total_share_idr,
-                refunded_qty=0,
-                refunded_idr=0,
-            )
-            for line in priced.lines
-        ],
-        payments=[SalePayment(method=t.method, amount_idr=t.amount_idr, reference=t.reference) for t in tenders],
-    )
-    db.session.add(sale)
-    db.session.flush()
+    sale = {
+        "store_id": store_id,
+        "number": allocate_sale_number(store_id, day),
+        "business_date": day,
+        "status": "completed",
+        "cashier_id": cashier.id,
+        "customer_id": data.get("customer_id"),
+        "subtotal_idr": priced.subtotal_idr,
+        "line_discount_idr": priced.line_discount_idr,
+        "sale_discount_idr": priced.sale_discount_idr,
+        "discount_idr": priced.discount_idr,
+        "service_charge_idr": priced.service_charge_idr,
+        "tax_idr": priced.tax_idr,
+        "tax_name": store.tax_name if store.tax_rate_bp else None,
+        "tax_rate_bp": store.tax_rate_bp,
+        "tax_inclusive": store.tax_inclusive,
+        "service_charge_bp": store.service_charge_bp,
+        "total_idr": priced.total_idr,
+        "paid_idr": paid,
+        "change_idr": change,
+        "refunded_idr": 0,
+        "note": data.get("note") or None,
+        "discount_approved_by_id": approver_id,
+        "receipt_prints": 0,
+        "created_at": utcnow(),
+    }
+    customer = _record_purchase(data["customer_id"], priced.total_idr) if data.get("customer_id") is not None else None
+    sale["id"] = db.session.execute(_INSERT_SALE, sale).scalar_one()
+    items = [
+        {
+            "sale_id": sale["id"],
+            "product_id": line.product_id,
+            "sku": products[line.product_id].sku,
+            "name": products[line.product_id].name,
+            "qty": line.qty,
+            "unit_price_idr": line.unit_price_idr,
+            "line_discount_idr": line.line_discount_idr,
+            "sale_discount_share_idr": line.sale_discount_share_idr,
+            "total_share_idr": line.total_share_idr,
+            "refunded_qty": 0,
+            "refunded_idr": 0,
+        }
+        for line in priced.lines
+    ]
+    item_ids = db.session.scalars(_INSERT_ITEMS, items).all()
+    for item, item_id in zip(items, item_ids):
+        item["id"] = item_id
+    payments = [{"sale_id": sale["id"], "method": t.method, "amount_idr": t.amount_idr, "reference": t.reference}
+                for t in tenders]
+    if payments:  # a sale discounted to zero has none; an empty list would insert one row of NULLs
+        db.session.execute(_INSERT_PAYMENTS, payments)
 
-    if data.get("customer_id") is not None:
-        sale.customer = _record_purchase(data["customer_id"], priced.total_idr)
     if data.get("cart_id") is not None:
         _remove_cart(store_id, data["cart_id"])
-    _take_stock(store_id, sale, cashier.id)
-    idempotency.complete(sale.id, 201)
-    body = _sale_out.dump(sale)
+    _take_stock(store_id, sale["id"], items, cashier.id)
+    idempotency.complete(sale["id"], 201)
+    body = _sale_out.dump({**sale, "cashier": cashier, "customer": customer, "items": items, "payments": payments,
+                           "voided_at": None, "void_reason": None})
     db.session.commit()
     return body
 
@@ -179,13 +212,13 @@ def _remove_cart(store_id, cart_id):
         abort(409, message="That parked cart was already checked out or deleted.")
 
 
-def _take_stock(store_id, sale, user_id):
+def _take_stock(store_id, sale_id, items, user_id):
     try:
         apply_stock_changes(
             store_id=store_id,
-            changes=[StockChange(item.product_id, -item.qty) for item in sale.items],
+            changes=[StockChange(item["product_id"], -item["qty"]) for item in items],
             reason="sale",
-            reference=f"sale:{sale.id}",
+            reference=f"sale:{sale_id}",
             user_id=user_id,
         )
     except InsufficientStock as error:
