@@ -74,7 +74,10 @@ class Config:
     TESTING = False
 
     SQLALCHEMY_DATABASE_URI = env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'pos.sqlite3'}")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No ping before each checkout of a pooled connection: it costs a round trip on every
+    # request. After a database restart the first request on a dead connection gets a 503
+    # (no side effects; clients retry) and SQLAlchemy replaces the whole pool.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 3600}
     REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
