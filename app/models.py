@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+from flask_smorest import abort
 from sqlalchemy import DateTime, TypeDecorator, func
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,3 +39,13 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+
+
+def get_or_404(model, ident, label):
+    """The row of `model` with this primary key, or a 404 saying "No <label> with id <ident>."."""
+    from app.extensions import db
+
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(404, message=f"No {label} with id {ident}.")
+    return row

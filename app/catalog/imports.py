@@ -19,7 +19,7 @@ from app.catalog.models import Category, Product, ProductImport
 from app.catalog.schemas import ProductIn
 from app.extensions import db
 from app.inventory.services import StockChange, apply_stock_changes
-from app.models import utcnow
+from app.models import get_or_404, utcnow
 from app.tasking import enqueue_after_commit
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,7 @@ def start_import(store_id, user_id, upload):
 
 
 def get_import(import_id):
-    product_import = db.session.get(ProductImport, import_id)
-    if product_import is None:
-        abort(404, message=f"No product import with id {import_id}.")
-    return product_import
+    return get_or_404(ProductImport, import_id, "product import")
 
 
 # Applying an import (the Celery task)

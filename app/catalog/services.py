@@ -8,6 +8,7 @@ from app.catalog.models import Category, Product
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
 from app.inventory.services import STOCK, StockChange, apply_stock_changes, with_stock
+from app.models import get_or_404
 
 
 def _commit_or_conflict(message, flush_only=False):
@@ -30,10 +31,7 @@ def categories_query(q=None):
 
 
 def get_category(category_id):
-    category = db.session.get(Category, category_id)
-    if category is None:
-        abort(404, message=f"No category with id {category_id}.")
-    return category
+    return get_or_404(Category, category_id, "category")
 
 
 def _check_category_name(name, exclude_id=None):

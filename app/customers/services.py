@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.customers.models import Customer
 from app.customers.schemas import phone_search_needles
 from app.extensions import db
+from app.models import get_or_404
 from app.orders.models import Order
 from app.sales.models import Sale
 
@@ -31,10 +32,7 @@ def customers_query(q=None):
 
 
 def get_customer(customer_id):
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        abort(404, message=f"No customer with id {customer_id}.")
-    return customer
+    return get_or_404(Customer, customer_id, "customer")
 
 
 def _check_phone_free(phone, exclude_id=None):

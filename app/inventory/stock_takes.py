@@ -9,7 +9,7 @@ from app.catalog.models import Product
 from app.extensions import db
 from app.inventory.models import StockLevel, StockTake, StockTakeLine
 from app.inventory.services import StockChange, apply_stock_changes
-from app.models import utcnow
+from app.models import get_or_404, utcnow
 from app.tasking import enqueue_after_commit
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,7 @@ def create_stock_take(store_id, user_id, counts, note=None):
 
 
 def get_stock_take(stock_take_id):
-    stock_take = db.session.get(StockTake, stock_take_id)
-    if stock_take is None:
-        abort(404, message=f"No stock take with id {stock_take_id}.")
-    return stock_take
+    return get_or_404(StockTake, stock_take_id, "stock take")
 
 
 def stock_takes_query(status=None):

@@ -5,6 +5,7 @@ from sqlalchemy import func, or_, select
 
 from app.auth.passwords import hash_password, verify_password
 from app.extensions import db
+from app.models import get_or_404
 from app.stores.models import default_store
 from app.users.models import ADMIN, User
 
@@ -33,10 +34,7 @@ def users_query(q=None, role=None, is_active=None):
 
 
 def get_user(user_id):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404, message=f"No user with id {user_id}.")
-    return user
+    return get_or_404(User, user_id, "user")
 
 
 def create_user(*, username, full_name, role, password, store=None):
