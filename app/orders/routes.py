@@ -101,8 +101,13 @@ class OrderById(MethodView):
     @orders.arguments(OrderUpdate)
     @orders.response(200, StaffOrderOut)
     @orders.alt_response(409, description="Not the next step for this order, or it cannot be cancelled.")
+    @orders.alt_response(403, description="A cashier cancelling a paid order (refunds are for admins and supervisors).")
     def patch(self, body, order_id):
-        """Move the order on (paid -> preparing -> ready -> completed) or cancel it (a paid order is refunded)"""
+        """Move the order on (paid -> preparing -> ready -> completed) or cancel it
+
+        Any staff may move an order on or cancel an unpaid one; cancelling a
+        paid order refunds it and needs an admin or a supervisor.
+        """
         if body["status"] == "cancelled":
             return payments.cancel_order(order_id, current_user, body.get("reason"), body["refund_manually"])
         return services.advance(order_id, body["status"])

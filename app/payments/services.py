@@ -24,6 +24,7 @@ from flask import current_app
 from flask_smorest import abort
 from sqlalchemy import func, or_, select, update
 
+from app.auth.policy import MANAGERS
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
@@ -485,6 +486,9 @@ def cancel_order(order_id, user, reason, refund_manually=False):
             return orders.find_order(order_id)
         db.session.rollback()
         order = orders.find_order(order_id)
+    if user.role not in MANAGERS:
+        # Cancelling a paid order gives money back: like a refund at the till, a manager's call.
+        abort(403, message="Only an admin or a supervisor may cancel a paid order (it is refunded).")
     return _cancel_paid(order, reason, refund_manually)
 
 

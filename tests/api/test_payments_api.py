@@ -219,6 +219,21 @@ def test_cancelling_a_paid_qris_order_refunds_it_through_midtrans(payments, prod
     assert _cancel(payments, admin_headers, order["id"]).status_code == 409
 
 
+def test_a_cashier_cannot_cancel_a_paid_order_and_nothing_is_refunded(payments, products, app, auth_headers):
+    order = payments.paid_order([(products["nasi"]["id"], 2)], payment_type="qris")
+    mid = midtrans_order_id(order["id"])
+
+    refused = _cancel(payments, auth_headers("cashier"), order["id"], reason="customer left")
+
+    assert refused.status_code == 403, refused.text
+    assert payments.order_status(order["id"])["status"] == "paid"
+    assert payments.sim.transaction(mid)["status"]["transaction_status"] == "settlement"
+    [attempt] = payments.attempts(order["id"])
+    assert attempt.status == "paid" and attempt.refunded_idr == 0
+    assert _release_movements(payments, order["id"]) == []
+    assert stock_of(app, products["nasi"]["id"]) == 8
+
+
 def test_a_paid_bank_transfer_is_not_refundable_by_midtrans_unless_refunded_manually(
         payments, products, app, admin_headers):
     order = payments.paid_order([(products["nasi"]["id"], 2)], payment_type="bank_transfer")
