@@ -179,6 +179,7 @@ def run_import(import_id):
     """Apply a pending import once; running it again changes nothing."""
     product_import = db.session.scalars(
         select(ProductImport).where(ProductImport.id == import_id).with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
     if product_import is None or product_import.status != "pending":
         return product_import

@@ -64,6 +64,7 @@ def apply_stock_take(stock_take_id):
     """
     stock_take = db.session.scalars(
         select(StockTake).where(StockTake.id == stock_take_id).with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
     if stock_take is None or stock_take.status != "pending":
         db.session.rollback()

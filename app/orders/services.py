@@ -142,7 +142,8 @@ def place_order(store_id, data):
 def find_order(order_id, lock=False):
     query = select(Order).where(Order.id == order_id)
     if lock:
-        query = query.with_for_update(of=Order)
+        # A row read earlier in this session must be re-read now that it is locked.
+        query = query.with_for_update(of=Order).execution_options(populate_existing=True)
     order = db.session.scalars(query).first()
     if order is None:
         abort(404, message="No such order.")

@@ -299,6 +299,7 @@ def apply_state(attempt_id, state, source):
     """Bring the attempt (and its order) to what the status API says, forward only. Returns the outcome."""
     attempt = db.session.scalars(
         select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
     attempt.last_checked_at = utcnow()
     if not state.found:
@@ -513,7 +514,10 @@ def _cancel_paid(order, reason, refund_manually):
             abort(409 if not error.transient else 503,
                   message=f"Midtrans did not refund: {error.message}. If you refund the customer yourself, "
                           "cancel again with refund_manually: true.")
-        paid = db.session.scalars(select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()).one()
+        paid = db.session.scalars(
+            select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
         if paid.status != "refunded":
             _event(paid, "refund", amount, reason)
             paid.status, paid.refunded_idr = "refunded", paid.amount_idr

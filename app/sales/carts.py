@@ -40,7 +40,7 @@ def carts_query(store_id):
 def get_cart(store_id, cart_id, for_update=False):
     query = select(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     cart = db.session.scalars(query).first()
     if cart is None:
         abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")

@@ -277,10 +277,11 @@ def _approver_for(user, approval, action):
 
 def void_sale(store_id, sale_id, user, reason, approval=None):
     """Cancel today's sale: stock comes back once, the customer's totals are undone."""
+    get_sale(store_id, sale_id)  # 404 before a PIN is checked (and counted if wrong)
     approver_id = _approver_for(user, approval, "void a sale")
-    _check_sale_id(sale_id)
     sale = db.session.scalars(
         select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
+        .execution_options(populate_existing=True)
     ).first()
     if sale is None:
         abort(404, message=f"No sale with id {sale_id}.")
@@ -318,10 +319,11 @@ def _undo_purchase(customer_id, amount_idr, count):
 
 def refund_sale(store_id, sale_id, user, data):
     """Give back some or all units of some lines; never more than was sold."""
+    get_sale(store_id, sale_id)  # 404 before a PIN is checked (and counted if wrong)
     approver_id = _approver_for(user, data.get("approval"), "refund a sale")
-    _check_sale_id(sale_id)
     sale = db.session.scalars(
         select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
+        .execution_options(populate_existing=True)
     ).first()
     if sale is None:
         abort(404, message=f"No sale with id {sale_id}.")
