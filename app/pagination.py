@@ -18,3 +18,12 @@ class SelectPage(Page):
     def item_count(self):
         counted = select(func.count()).select_from(self.collection.order_by(None).subquery())
         return db.session.scalar(counted)
+
+
+class RowPage(SelectPage):
+    """Pages a `select()` of plain columns (SelectPage keeps only the first column of each row)."""
+
+    @property
+    def items(self):
+        statement = self.collection.limit(self.page_params.page_size).offset(self.page_params.first_item)
+        return db.session.execute(statement).mappings().all()

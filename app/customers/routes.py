@@ -7,19 +7,9 @@ from flask_smorest import Blueprint
 from app.auth.policy import MANAGERS, STAFF, allow
 from app.customers import services
 from app.customers.schemas import CustomerIn, CustomerOut, CustomerQuery, CustomerUpdate, PurchaseOut
-from app.extensions import db
-from app.pagination import SelectPage
+from app.pagination import RowPage, SelectPage
 
 blp = Blueprint("customers", __name__, url_prefix="/api/customers", description="Customers of the shop.")
-
-
-class RowPage(SelectPage):
-    """Pages a `select()` of plain columns (SelectPage would keep only the first column)."""
-
-    @property
-    def items(self):
-        statement = self.collection.limit(self.page_params.page_size).offset(self.page_params.first_item)
-        return db.session.execute(statement).mappings().all()
 
 
 @blp.route("")

@@ -50,11 +50,11 @@ def get_cart(store_id, cart_id, for_update=False):
 def _check_like_checkout(store_id, content):
     """422 for what the checkout would refuse, except payments (not given yet)."""
     # The checkout's own rules, so a cart is never parked that checkout would refuse.
-    products = checkout_rules._load_products(content["items"])
-    checkout_rules._price(content, products, db.session.get(Store, store_id))
+    products = checkout_rules.load_sellable_products(content["items"])
+    checkout_rules.price_lines(content, products, db.session.get(Store, store_id))
     customer_id = content.get("customer_id")
     if customer_id is not None and db.session.get(Customer, customer_id) is None:
-        checkout_rules._invalid(f"No customer with id {customer_id}.", ("customer_id",))
+        checkout_rules.reject_field(f"No customer with id {customer_id}.", ("customer_id",))
 
 
 def _as_json(values):

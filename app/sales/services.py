@@ -27,7 +27,7 @@ from app.users.models import CASHIER
 _sale_out = SaleOut()
 
 
-def _invalid(message, path):
+def reject_field(message, path):
     """422 with the error placed at the request field it concerns."""
     errors = [message]
     for part in reversed(path):
@@ -44,13 +44,13 @@ def _check_sellable(item_lines, products):
     for index, line in enumerate(item_lines):
         product = products.get(line["product_id"])
         if product is None:
-            _invalid(f"No product with id {line['product_id']}.", ("items", index, "product_id"))
+            reject_field(f"No product with id {line['product_id']}.", ("items", index, "product_id"))
         if not product.is_active:
-            _invalid(f"{product.name} is no longer sold.", ("items", index, "product_id"))
+            reject_field(f"{product.name} is no longer sold.", ("items", index, "product_id"))
     return products
 
 
-def _load_products(item_lines):
+def load_sellable_products(item_lines):
     product_ids = sorted({line["product_id"] for line in item_lines})
     rows = db.session.execute(select(*_PRODUCT_COLUMNS).where(Product.id.in_(product_ids))).all()
     return _check_sellable(item_lines, {row.id: row for row in rows})
@@ -80,7 +80,7 @@ def _discount_bp(data):
     return None if percent is None else pricing.percent_to_bp(percent)
 
 
-def _price(data, products, store):
+def price_lines(data, products, store):
     lines = [
         pricing.LineIn(
             product_id=line["product_id"],
@@ -95,7 +95,7 @@ def _price(data, products, store):
     try:
         return pricing.price_sale(lines, rates, data.get("discount_idr"), _discount_bp(data))
     except pricing.PricingError as error:
-        _invalid(str(error), error.field_path)
+        reject_field(str(error), error.field_path)
 
 
 def _discount_approver(cashier, priced, store, approval):
@@ -111,7 +111,7 @@ def _settle(priced, payments):
     try:
         return tenders, *pricing.settle(priced.total_idr, tenders)
     except pricing.PricingError as error:
-        _invalid(str(error), error.field_path)
+        reject_field(str(error), error.field_path)
 
 
 def checkout(store_id, cashier, data):
@@ -121,7 +121,7 @@ def checkout(store_id, cashier, data):
     this is the till's hot path, and the sale is built whole here anyway.
     """
     products, store = _load_products_and_store(store_id, data["items"])
-    priced = _price(data, products, store)
+    priced = price_lines(data, products, store)
     approver_id = _discount_approver(cashier, priced, store, data.get("approval"))
     tenders, paid, change = _settle(priced, data["payments"])
 
@@ -201,7 +201,7 @@ def _record_purchase(customer_id, total_idr):
     ).first()
     if customer is None:
         db.session.rollback()
-        _invalid(f"No customer with id {customer_id}.", ("customer_id",))
+        reject_field(f"No customer with id {customer_id}.", ("customer_id",))
     return customer
 
 
@@ -333,7 +333,7 @@ def refund_sale(store_id, sale_id, user, data):
     wanted = {}
     for index, line in enumerate(data["items"]):
         if line["sale_item_id"] not in items:
-            _invalid(f"Sale {sale.number} has no line {line['sale_item_id']}.", ("items", index, "sale_item_id"))
+            reject_field(f"Sale {sale.number} has no line {line['sale_item_id']}.", ("items", index, "sale_item_id"))
         wanted[line["sale_item_id"]] = wanted.get(line["sale_item_id"], 0) + line["qty"]
 
     refund = Refund(sale_id=sale.id, store_id=store_id, method=data["method"], reason=data["reason"],
