@@ -7,7 +7,7 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from app.locks import redis_lock
-from app.payments import services
+from app.payments import attempts, notifications, services
 from app.payments.gateway import GatewayError
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ _TRANSIENT = (OperationalError, redis.exceptions.ConnectionError, redis.exceptio
              ignore_result=True)
 def create_snap_token(self, attempt_id):
     try:
-        services.create_snap_token(attempt_id)
+        attempts.create_snap_token(attempt_id)
     except GatewayError as error:
         if self.request.retries >= self.max_retries:
-            services.fail_attempt(attempt_id, f"Midtrans did not answer after several tries: {error.message}")
+            attempts.fail_attempt(attempt_id, f"Midtrans did not answer after several tries: {error.message}")
             return
         raise self.retry(countdown=min(2 ** self.request.retries, 30)) from None
 
@@ -32,7 +32,7 @@ def create_snap_token(self, attempt_id):
 @shared_task(name="payments.process_notification", bind=True, max_retries=8, autoretry_for=_TRANSIENT,
              retry_backoff=True, ignore_result=True)
 def process_notification(self, log_id):
-    midtrans_order_id = services.notification_target(log_id)
+    midtrans_order_id = notifications.notification_target(log_id)
     if midtrans_order_id is None:
         return None
     # The lock only keeps workers from asking Midtrans twice at once; apply_state's
@@ -41,10 +41,10 @@ def process_notification(self, log_id):
         if not acquired:
             raise self.retry(countdown=1, max_retries=30)
         try:
-            return services.process_notification(log_id)
+            return notifications.process_notification(log_id)
         except GatewayError as error:
             if self.request.retries >= self.max_retries:
-                services.mark_notification_failed(log_id, error.message)
+                notifications.mark_notification_failed(log_id, error.message)
                 return None
             raise self.retry(countdown=min(2 ** self.request.retries, 60)) from None
 

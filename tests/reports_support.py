@@ -4,7 +4,7 @@ Sales, refunds, voids and orders are created through the API, exactly as the
 till and the public menu create them. Only their clocks are then set by hand
 (`business_date`, `created_at`, `paid_at`, ...), because a report is about
 days that are already over. An online order is made paid the way Midtrans's
-status API would make it (`payments.services.apply_state` with a settlement),
+status API would make it (`payments.transitions.apply_state` with a settlement),
 without the Midtrans simulator.
 """
 
@@ -112,7 +112,7 @@ def place_order(client, items):
 def pay_order(app, order_id, payment_type, at=None):
     """Midtrans says the order's payment settled (type `payment_type`); it was paid at `at` if given."""
     from app.payments.gateway import TransactionState
-    from app.payments.services import apply_state
+    from app.payments.transitions import apply_state
 
     with app.app_context():
         order = db.session.get(Order, uuid.UUID(str(order_id)))

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from app.auth.policy import public
 from app.extensions import client_address, db, limiter
 from app.idempotency import idempotent
-from app.payments import services
+from app.payments import attempts, notifications
 from app.payments.models import PaymentAttempt
 from app.payments.schemas import PaymentAttemptOut, WebhookAck
 
@@ -40,8 +40,8 @@ class PaymentCreate(MethodView):
         without asking Midtrans again; after a failed or expired attempt a new
         attempt starts with a new Midtrans order_id.
         """
-        attempt_id, _ = services.start_payment(order_id)
-        attempt = services.wait_for_token(attempt_id)
+        attempt_id, _ = attempts.start_payment(order_id)
+        attempt = attempts.wait_for_token(attempt_id)
         response = jsonify(_payment_out.dump(attempt))
         response.status_code = 202 if attempt.status == "creating" else 201
         return response
@@ -54,7 +54,7 @@ class PaymentStatus(MethodView):
     @payments.response(200, PaymentAttemptOut)
     def get(self, order_id):
         """The order's latest payment attempt and its status"""
-        return services.attempt_for_order(order_id)
+        return attempts.attempt_for_order(order_id)
 
 
 @webhooks.route("/midtrans")
@@ -67,5 +67,5 @@ class MidtransNotification(MethodView):
     @webhooks.alt_response(403, description="The signature does not match (stored, marked rejected).")
     def post(self):
         """Receive a Midtrans notification: stored raw, verified, answered at once, processed by a worker"""
-        services.record_notification(request.get_data(as_text=True), request.headers, client_address())
+        notifications.record_notification(request.get_data(as_text=True), request.headers, client_address())
         return {"status": "ok"}

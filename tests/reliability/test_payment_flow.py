@@ -192,14 +192,14 @@ def test_a_pending_notification_after_settlement_leaves_the_order_paid(payments,
 
 def test_a_stale_pending_reading_of_the_status_api_after_settlement_moves_nothing(payments, products, app):
     """Forward only even when the status API itself lags (a replica still saying pending)."""
-    from app.payments import services
+    from app.payments import transitions
 
     order = payments.paid_order([(products["nasi"]["id"], 2), (products["teh"]["id"], 3)])
     attempt = payments.attempts(order["id"])[0]
     stale = TransactionState(found=True, transaction_status="pending", fraud_status="accept",
                              gross_amount=f"{order['total_idr']}.00", payment_type="bank_transfer", status_code="201")
     with app.app_context():
-        outcome = services.apply_state(attempt.id, stale, "test: lagging status API")
+        outcome = transitions.apply_state(attempt.id, stale, "test: lagging status API")
     assert "pending after paid ignored" in outcome
     _assert_paid_once(payments, order, products, app)
 
@@ -209,9 +209,9 @@ def test_a_stale_pending_reading_of_the_status_api_after_settlement_moves_nothin
     attempt = payments.attempts(second["id"])[0]
     gross = f"{second['total_idr']}.00"
     with app.app_context():
-        services.apply_state(attempt.id, TransactionState(found=True, transaction_status="pending",
+        transitions.apply_state(attempt.id, TransactionState(found=True, transaction_status="pending",
                                                           gross_amount=gross, status_code="201"), "test")
-        services.apply_state(attempt.id, TransactionState(found=True, transaction_status="settlement",
+        transitions.apply_state(attempt.id, TransactionState(found=True, transaction_status="settlement",
                                                           gross_amount=gross, status_code="200"), "test")
     assert payments.attempts(second["id"])[0].status == "paid"
     assert payments.order_status(second["id"])["status"] == "paid"

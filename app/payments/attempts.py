@@ -1,0 +1,179 @@
+"""Payment attempts: starting one (or handing back a live one), and its Snap token.
+
+Each attempt has its own Midtrans order_id. A Celery task asks Snap for the
+token (`create_snap_token`); the create endpoint waits briefly for it.
+"""
+
+import logging
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_smorest import abort
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import utcnow
+from app.orders import services as orders
+from app.orders.models import Order
+from app.payments.gateway import GatewayError, gateway
+from app.payments.models import PaymentAttempt
+from app.tasking import enqueue_after_commit
+from app.payments.transitions import is_latest_attempt
+
+log = logging.getLogger(__name__)
+
+MIDTRANS_NAME_LIMIT = 50
+
+
+def latest_attempt(order_id):
+    return db.session.scalars(
+        select(PaymentAttempt).where(PaymentAttempt.order_id == order_id).order_by(PaymentAttempt.attempt_no.desc())
+    ).first()
+
+
+def start_payment(order_id):
+    """The attempt to show the customer: a live one again, or a new one. Returns (attempt_id, is_new)."""
+    order = orders.find_order(order_id, lock=True)
+    if order.status != "pending":
+        abort(409, message=f"The order is {order.status}; there is nothing to pay.")
+    if order.expires_at <= utcnow():
+        abort(409, message="The order's time to pay has run out; place it again.")
+    latest = latest_attempt(order.id)
+    if latest is not None and _still_usable(latest):
+        db.session.commit()
+        return latest.id, False
+    number = (latest.attempt_no if latest else 0) + 1
+    attempt = PaymentAttempt(
+        order_id=order.id,
+        attempt_no=number,
+        # Midtrans accepts an order_id once, ever: each attempt has its own.
+        midtrans_order_id=f"{order.id.hex}-{number}",
+        status="creating",
+        amount_idr=order.total_idr,
+        refunded_idr=0,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    orders.set_payment_status(order.id, "creating")
+    from tasks.payments import create_snap_token
+
+    enqueue_after_commit(db.session, create_snap_token, attempt.id)
+    db.session.commit()
+    log.info("payment_attempt_started order_id=%s attempt=%s", order.id, number)
+    return attempt.id, True
+
+
+def _still_usable(attempt):
+    if attempt.status == "creating":
+        return True
+    if attempt.status in ("pending", "challenge", "paid"):
+        return attempt.token_expires_at is None or attempt.token_expires_at > utcnow() or attempt.status != "pending"
+    return False
+
+
+def wait_for_token(attempt_id):
+    """Poll briefly for the worker to fill in the token; returns the attempt as it then stands."""
+    deadline = time.monotonic() + current_app.config["PAYMENT_TOKEN_WAIT_SECONDS"]
+    while True:
+        attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
+        if attempt.status != "creating" or time.monotonic() >= deadline:
+            return attempt
+        db.session.rollback()  # a fresh snapshot for the next look
+        time.sleep(0.1)
+
+
+def attempt_for_order(order_id):
+    order = orders.find_order(order_id)
+    attempt = latest_attempt(order.id)
+    if attempt is None:
+        abort(404, message="No payment has been started for this order.")
+    return attempt
+
+
+def snap_params(order, attempt):
+    """Snap's request for this attempt; item_details always add up to gross_amount."""
+    items = [
+        {"id": str(item.product_id), "price": item.unit_price_idr, "quantity": item.qty,
+         "name": item.name[:MIDTRANS_NAME_LIMIT]}
+        for item in order.items
+    ]
+    if order.service_charge_idr:
+        items.append({"id": "service", "price": order.service_charge_idr, "quantity": 1, "name": "Service charge"})
+    if order.tax_idr and not order.tax_inclusive:
+        items.append({"id": "tax", "price": order.tax_idr, "quantity": 1, "name": (order.tax_name or "Tax")[:50]})
+    difference = attempt.amount_idr - sum(item["price"] * item["quantity"] for item in items)
+    if difference:
+        items.append({"id": "rounding", "price": difference, "quantity": 1, "name": "Pembulatan"})
+    zone = ZoneInfo(current_app.config["STORE_TIMEZONE"])
+    minutes_left = max(1, int((order.expires_at - utcnow()).total_seconds() // 60))
+    params = {
+        "transaction_details": {"order_id": attempt.midtrans_order_id, "gross_amount": attempt.amount_idr},
+        "item_details": items,
+        "customer_details": {
+            "first_name": order.customer_name[:255],
+            "phone": order.customer_phone,
+            **({"email": order.customer_email} if order.customer_email else {}),
+        },
+        "expiry": {
+            "start_time": datetime.now(zone).strftime("%Y-%m-%d %H:%M:%S %z"),
+            "unit": "minute",
+            "duration": minutes_left,
+        },
+    }
+    if current_app.config.get("ORDER_FINISH_URL"):
+        params["callbacks"] = {"finish": current_app.config["ORDER_FINISH_URL"]}
+    return params
+
+
+def create_snap_token(attempt_id):
+    """Ask Snap for the attempt's token, once. Transient Midtrans failures raise GatewayError for a retry."""
+    attempt = db.session.get(PaymentAttempt, attempt_id)
+    if attempt is None or attempt.status != "creating":
+        return
+    order = db.session.get(Order, attempt.order_id)
+    if order.status != "pending" or order.expires_at <= utcnow() + timedelta(seconds=30):
+        fail_attempt(attempt_id, f"The order is {order.status if order.status != 'pending' else 'about to expire'}.")
+        return
+    try:
+        token = gateway().create_snap(snap_params(order, attempt))
+    except GatewayError as error:
+        if error.transient:
+            raise
+        reason = error.message
+        if "already been taken" in str(error.body):
+            reason = "Midtrans already has this attempt (a retried request); a new attempt will be made."
+        fail_attempt(attempt_id, reason)
+        return
+    moved = db.session.execute(
+        update(PaymentAttempt)
+        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == "creating")
+        .values(status="pending", snap_token=token.token, redirect_url=token.redirect_url,
+                token_expires_at=order.expires_at, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        orders.set_payment_status(order.id, "pending")
+    db.session.commit()
+
+
+def fail_attempt(attempt_id, reason):
+    db.session.rollback()
+    attempt = db.session.get(PaymentAttempt, attempt_id)
+    moved = db.session.execute(
+        update(PaymentAttempt)
+        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == "creating")
+        .values(status="failed", failure_reason=reason[:500], updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved and is_latest_attempt(attempt):
+        orders.set_payment_status(attempt.order_id, "failed")
+    db.session.commit()
+    log.warning("payment_attempt_failed attempt_id=%s reason=%s", attempt_id, reason[:200])
+
+
+def attempts_of(order_id):
+    return db.session.scalars(
+        select(PaymentAttempt).where(PaymentAttempt.order_id == order_id).order_by(PaymentAttempt.attempt_no)
+    ).all()
