@@ -13,14 +13,15 @@ from flask import current_app
 from flask_smorest import abort
 from sqlalchemy import select, update
 
+from app import idempotency
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
 from app.orders.models import Order
 from app.payments.gateway import GatewayError, gateway
 from app.payments.models import PaymentAttempt
-from app.tasking import enqueue_after_commit
 from app.payments.transitions import is_latest_attempt
+from app.tasking import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def start_payment(order_id):
         abort(409, message="The order's time to pay has run out; place it again.")
     latest = latest_attempt(order.id)
     if latest is not None and _still_usable(latest):
+        idempotency.complete(latest.id, 201)
         db.session.commit()
         return latest.id, False
     number = (latest.attempt_no if latest else 0) + 1
@@ -60,6 +62,7 @@ def start_payment(order_id):
     from tasks.payments import create_snap_token
 
     enqueue_after_commit(db.session, create_snap_token, attempt.id)
+    idempotency.complete(attempt.id, 201)
     db.session.commit()
     log.info("payment_attempt_started order_id=%s attempt=%s", order.id, number)
     return attempt.id, True

@@ -29,6 +29,30 @@ def _release_movements(payments, order_id):
 # --- starting a payment ----------------------------------------------------------------
 
 
+def test_payment_create_honours_an_idempotency_key(payments, products, app):
+    from app.extensions import db
+    from app.idempotency import IdempotencyKey
+
+    order = payments.place_order([(products["teh"]["id"], 1)])
+    other = payments.place_order([(products["teh"]["id"], 1)])
+    key = {"Idempotency-Key": f"pay-{uuid.uuid4()}"}
+
+    first = payments.post(f"/api/payments/{order['id']}/create", headers=key)
+    again = payments.post(f"/api/payments/{order['id']}/create", headers=key)
+    elsewhere = payments.post(f"/api/payments/{other['id']}/create", headers=key)
+
+    assert first.status_code in (201, 202), first.text
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["payment_id"] == first.json()["payment_id"]
+    # The same key for another order is another request: refused, and nothing started for it.
+    assert elsewhere.status_code == 422, elsewhere.text
+    assert payments.attempts(other["id"]) == []
+    assert len(payments.attempts(order["id"])) == 1
+    with app.app_context():
+        records = db.session.scalars(db.select(IdempotencyKey).where(IdempotencyKey.key == key["Idempotency-Key"])).all()
+        assert [(r.scope, r.resource_id) for r in records] == [("payments.create", str(first.json()["payment_id"]))]
+
+
 def test_a_paid_or_expired_order_cannot_be_paid_again(payments, products):
     paid = payments.paid_order([(products["teh"]["id"], 1)])
     assert payments.post(f"/api/payments/{paid['id']}/create").status_code == 409
