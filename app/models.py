@@ -41,6 +41,11 @@ class TimestampMixin:
     )
 
 
+def one_of(column, values):
+    """SQL for a CHECK constraint: `column` holds one of `values`."""
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
 def get_or_404(model, ident, label):
     """The row of `model` with this primary key, or a 404 saying "No <label> with id <ident>."."""
     from app.extensions import db

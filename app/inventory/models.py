@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, utcnow
+from app.models import TimestampMixin, UTCDateTime, one_of, utcnow
 from app.users.models import User
 
 # Why stock moved. The first two can be entered by people (adjustments);
@@ -46,7 +46,7 @@ class StockMovement(db.Model):
         CheckConstraint("delta <> 0", name="delta_not_zero"),
         CheckConstraint("balance_after >= 0", name="balance_not_negative"),
         CheckConstraint(
-            "reason IN (" + ", ".join(f"'{reason}'" for reason in REASONS) + ")",
+            one_of("reason", REASONS),
             name="reason_known",
         ),
         Index("ix_stock_movements_product_store_id", "product_id", "store_id", "id"),

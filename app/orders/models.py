@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime
+from app.models import TimestampMixin, UTCDateTime, one_of
 
 ORDER_STATUSES = ("pending", "paid", "preparing", "ready", "completed", "expired", "cancelled", "failed")
 FULFILMENT = {"paid": "preparing", "preparing": "ready", "ready": "completed"}
@@ -28,15 +28,12 @@ PAYMENT_STATUSES = (
 )
 
 
-def _known(column, values):
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
-
 
 class Order(TimestampMixin, db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(_known("status", ORDER_STATUSES), name="status_known"),
-        CheckConstraint(_known("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
+        CheckConstraint(one_of("status", ORDER_STATUSES), name="status_known"),
+        CheckConstraint(one_of("payment_status", PAYMENT_STATUSES), name="payment_status_known"),
         CheckConstraint("total_idr > 0 AND subtotal_idr >= 0", name="amounts_valid"),
         CheckConstraint("refunded_idr >= 0 AND refunded_idr <= total_idr", name="refund_within_total"),
         Index("ix_orders_store_status_expires", "store_id", "status", "expires_at"),

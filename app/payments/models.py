@@ -12,7 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, I
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, utcnow
+from app.models import TimestampMixin, UTCDateTime, one_of, utcnow
 
 ATTEMPT_STATUSES = (
     "creating", "pending", "paid", "challenge", "failed", "expired", "cancelled", "refunded", "partially_refunded",
@@ -20,14 +20,11 @@ ATTEMPT_STATUSES = (
 WEBHOOK_STATES = ("received", "processed", "ignored", "failed", "rejected", "invalid")
 
 
-def _known(column, values):
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
-
 
 class PaymentAttempt(TimestampMixin, db.Model):
     __tablename__ = "payment_attempts"
     __table_args__ = (
-        CheckConstraint(_known("status", ATTEMPT_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", ATTEMPT_STATUSES), name="status_known"),
         CheckConstraint("amount_idr > 0", name="amount_positive"),
         CheckConstraint("refunded_idr >= 0 AND refunded_idr <= amount_idr", name="refund_within_amount"),
         Index("uq_payment_attempts_order_attempt", "order_id", "attempt_no", unique=True),
@@ -59,7 +56,7 @@ class WebhookLog(db.Model):
 
     __tablename__ = "webhook_logs"
     __table_args__ = (
-        CheckConstraint(_known("processing_status", WEBHOOK_STATES), name="processing_status_known"),
+        CheckConstraint(one_of("processing_status", WEBHOOK_STATES), name="processing_status_known"),
         Index("ix_webhook_logs_status_received", "processing_status", "received_at"),
     )
 

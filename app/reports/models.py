@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Int
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import UTCDateTime, utcnow
+from app.models import UTCDateTime, one_of, utcnow
 
 CHANNELS = ("pos", "online")
 EXPORT_REPORTS = ("sales_detail", "items_sold", "stock_movements", "best_sellers")
@@ -81,7 +81,7 @@ class DailyProduct(db.Model):
 class ReportExport(db.Model):
     __tablename__ = "report_exports"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'running', 'done', 'failed', 'expired')", name="status_known"),
+        CheckConstraint(one_of("status", EXPORT_STATUSES), name="status_known"),
         CheckConstraint("format IN ('csv', 'xlsx')", name="format_known"),
         Index("ix_report_exports_status_created", "status", "created_at"),
     )

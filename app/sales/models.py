@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, utcnow
+from app.models import TimestampMixin, UTCDateTime, one_of, utcnow
 
 TENDERS = ("cash", "card", "qris", "transfer")
 SALE_STATUSES = ("completed", "partially_refunded", "refunded", "voided")
@@ -36,15 +36,12 @@ SALE_STATUSES = ("completed", "partially_refunded", "refunded", "voided")
 _BIGINT_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-def _known(column, values):
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
-
 
 class Sale(db.Model):
     __tablename__ = "sales"
     __table_args__ = (
         UniqueConstraint("store_id", "number", name="uq_sales_store_number"),
-        CheckConstraint(_known("status", SALE_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", SALE_STATUSES), name="status_known"),
         CheckConstraint("subtotal_idr >= 0 AND discount_idr >= 0 AND discount_idr <= subtotal_idr", name="amounts_valid"),
         CheckConstraint("tax_idr >= 0 AND service_charge_idr >= 0 AND total_idr >= 0", name="totals_not_negative"),
         CheckConstraint("paid_idr >= total_idr AND change_idr = paid_idr - total_idr", name="fully_paid"),
@@ -120,7 +117,7 @@ class SaleItem(db.Model):
 class SalePayment(db.Model):
     __tablename__ = "sale_payments"
     __table_args__ = (
-        CheckConstraint(_known("method", TENDERS), name="method_known"),
+        CheckConstraint(one_of("method", TENDERS), name="method_known"),
         CheckConstraint("amount_idr > 0", name="amount_positive"),
     )
 
@@ -146,7 +143,7 @@ class Refund(db.Model):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount_idr >= 0", name="amount_not_negative"),
-        CheckConstraint(_known("method", TENDERS), name="method_known"),
+        CheckConstraint(one_of("method", TENDERS), name="method_known"),
     )
 
     id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True)
