@@ -1,5 +1,9 @@
 """Extension objects, created unbound here and bound in `create_app`."""
 
+import threading
+import time
+from collections import OrderedDict
+
 import redis
 from flask import current_app, request
 from flask_jwt_extended import JWTManager
@@ -44,6 +48,64 @@ class PosApi(Api):
         return payload, code, headers
 
 
+class VerifiedTokens:
+    """Claims of access tokens this process has verified, until each token expires (bounded, LRU)."""
+
+    def __init__(self, size):
+        self.size = size
+        self._claims = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token, leeway):
+        with self._lock:
+            claims = self._claims.get(token)
+            if claims is None:
+                return None
+            if time.time() >= claims["exp"] + leeway:
+                del self._claims[token]
+                return None
+            self._claims.move_to_end(token)
+        return dict(claims)
+
+    def put(self, token, claims):
+        with self._lock:
+            self._claims[token] = dict(claims)
+            self._claims.move_to_end(token)
+            while len(self._claims) > self.size:
+                self._claims.popitem(last=False)
+
+
+class PosJWTManager(JWTManager):
+    """flask-jwt-extended's manager, verifying each token's signature once per process.
+
+    A till sends the same access token with every request, and PyJWT parses
+    it three times per request (claims, header, then verified), which cost
+    more than the rest of authentication together. A token string whose
+    signature and claims verified once verifies the same way until it
+    expires, so its claims are kept per app and only the expiry is checked
+    again. What can change during a token's life is still checked on every
+    request, outside this cache: the Redis blocklist (logout) and the user's
+    `is_active` and `token_version` (deactivation, password change).
+    """
+
+    CACHE_SIZE = 4096
+
+    def init_app(self, app, add_context_processor=False):
+        super().init_app(app, add_context_processor)
+        app.extensions["jwt_verified_tokens"] = VerifiedTokens(self.CACHE_SIZE)
+
+    def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
+        if csrf_value is not None or allow_expired:
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        verified = current_app.extensions["jwt_verified_tokens"]
+        claims = verified.get(encoded_token, current_app.config["JWT_DECODE_LEEWAY"])
+        if claims is None:
+            claims = super()._decode_jwt_from_config(encoded_token)
+            if "exp" in claims:
+                verified.put(encoded_token, claims)
+        return claims
+
+
 class RedisClient:
     """One Redis connection pool per app, reached as `redis_client.<command>`."""
 
@@ -66,7 +128,7 @@ class RedisClient:
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-jwt = JWTManager()
+jwt = PosJWTManager()
 api = PosApi()
 limiter = Limiter(key_func=client_address)
 redis_client = RedisClient()

@@ -1,5 +1,6 @@
 """Staff sign-in: login, lockout, refresh, logout, tokens that must stop working, own password."""
 
+import time
 from datetime import timedelta
 
 import jwt as pyjwt
@@ -8,7 +9,7 @@ from flask_jwt_extended import create_access_token
 
 from app.extensions import db
 from app.users.models import User
-from tests.helpers import assert_error
+from tests.helpers import assert_error, wait_for
 
 BLOCKLIST_PATTERN = "jwt:blocklist:*"
 
@@ -373,6 +374,33 @@ def test_bad_tokens_are_401_in_the_error_shape(app, client, make_user, make_toke
 def test_expired_token_says_so(app, client, make_user):
     body = assert_error(client.get("/api/auth/me", headers=bearer(_expired(app, make_user("cashier")))), 401)
     assert "expired" in body["message"]
+
+
+def test_a_token_that_worked_is_refused_once_it_expires(app, client, make_user):
+    """Verified tokens are remembered per process (PosJWTManager); their expiry is still checked on every use."""
+    cashier = make_user("cashier")
+    with app.app_context():
+        token = create_access_token(identity=str(cashier["id"]), additional_claims={"role": "cashier", "ver": 1},
+                                    expires_delta=timedelta(seconds=2))
+    expires_at = pyjwt.decode(token, options={"verify_signature": False})["exp"]
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+
+    wait_for(lambda: time.time() >= expires_at + 0.1, timeout=5, message="the token's expiry")
+    body = assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)
+    assert "expired" in body["message"]
+
+
+def test_a_token_that_worked_does_not_lend_its_signature_to_an_edited_copy(app, client, make_user):
+    cashier = make_user("cashier")
+    with app.app_context():
+        token = create_access_token(identity=str(cashier["id"]), additional_claims={"role": "cashier", "ver": 1})
+    assert client.get("/api/auth/me", headers=bearer(token)).get_json()["role"] == "cashier"
+
+    header, _, signature = token.split(".")
+    claims = {**pyjwt.decode(token, options={"verify_signature": False}), "role": "admin"}
+    payload = pyjwt.encode(claims, "only-the-payload-part-is-kept-from-this", algorithm="HS256").split(".")[1]
+    assert_error(client.get("/api/auth/me", headers=bearer(f"{header}.{payload}.{signature}")), 401)
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
 
 
 @pytest.mark.parametrize(
