@@ -21,7 +21,7 @@ from functools import wraps
 
 from flask import current_app, g, jsonify, request
 from flask_smorest import abort
-from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, func, literal, select, true
+from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, func, insert, literal, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,23 +118,25 @@ def _claim(scope, key, request_hash):
     return Replay(existing.resource_id, existing.response_status)
 
 
+# A plain INSERT rather than the ORM's unit of work: every checkout writes one.
+_INSERT_RECORD = insert(IdempotencyKey.__table__)
+
+
 def complete(resource_id, response_status):
     """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
     claim = g.get(_G_CLAIM)
     if claim is None:
         return
     now = utcnow()
-    db.session.add(
-        IdempotencyKey(
-            scope=claim.scope,
-            key=claim.key,
-            request_hash=claim.request_hash,
-            resource_id=str(resource_id),
-            response_status=response_status,
-            created_at=now,
-            expires_at=now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
-        )
-    )
+    db.session.execute(_INSERT_RECORD, {
+        "scope": claim.scope,
+        "key": claim.key,
+        "request_hash": claim.request_hash,
+        "resource_id": str(resource_id),
+        "response_status": response_status,
+        "created_at": now,
+        "expires_at": now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
+    })
     claim.completed = True
 
 
