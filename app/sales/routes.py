@@ -23,7 +23,8 @@ def _replay_sale(sale_id):
 class Sales(MethodView):
     @allow(*STAFF)
     @idempotent("sales.checkout", replay=_replay_sale)
-    @blp.arguments(CheckoutIn)
+    # An instance: given the class, webargs would build the schema (deep-copying its fields) on every request.
+    @blp.arguments(CheckoutIn())
     @blp.response(201, SaleOut)
     @blp.alt_response(409, description="Not enough stock (errors.stock names each product), or a duplicate request in flight.")
     @blp.alt_response(422, description="Invalid input, unknown or inactive products, or payments that do not cover the total.")
