@@ -43,7 +43,7 @@ class InsufficientStock(Exception):
 
 
 def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=None, note=None):
-    """Apply `changes` at `store_id` and write their movements; returns the movements' ids.
+    """Apply `changes` at `store_id` and write their movements; returns the movements' ids (product order).
 
     Deltas of the same product are added together; zero deltas are dropped.
     Raises InsufficientStock (the caller must roll back) if any product would
@@ -55,56 +55,69 @@ def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=No
     deltas = {product_id: delta for product_id, delta in sorted(deltas.items()) if delta != 0}
     if not deltas:
         return []
-    balances = _update_levels(store_id, deltas)
-    missing = [product_id for product_id in deltas if product_id not in balances]
-    if missing:
-        balances.update(_create_missing_levels(store_id, {pid: deltas[pid] for pid in missing}))
-    shortages = [pid for pid in deltas if pid not in balances]
+    movement = {"store_id": store_id, "reason": reason, "reference": reference, "note": note, "user_id": user_id,
+                "created_at": utcnow()}
+    moved = _change_levels(deltas, movement)
+    missing = {pid: delta for pid, delta in deltas.items() if pid not in moved}
+    if _create_missing_levels(store_id, missing):
+        moved.update(_change_levels({pid: delta for pid, delta in missing.items() if delta > 0}, movement))
+    shortages = [pid for pid in deltas if pid not in moved]
     if shortages:
         raise InsufficientStock(_describe_shortages(store_id, {pid: deltas[pid] for pid in shortages}))
-    now = utcnow()
-    rows = [
-        {"store_id": store_id, "product_id": product_id, "delta": delta, "balance_after": balances[product_id],
-         "reason": reason, "reference": reference, "note": note, "user_id": user_id, "created_at": now}
-        for product_id, delta in deltas.items()
-    ]
-    # One multi-row INSERT, without the unit of work: every sale runs this. Returns the movement ids.
-    return db.session.scalars(_INSERT_MOVEMENTS, rows).all()
+    return [moved[pid] for pid in deltas]
+
+
+def _change_levels(deltas, movement):
+    """Add each delta where the level stays >= 0 and record its movement; returns {product_id: movement id}.
+
+    A product missing from the result has no level at the store, or too few units.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.connection().execute(_CHANGE_LEVELS_PG, {
+            **movement, "product_ids": list(deltas), "deltas": list(deltas.values()),
+        })
+        return dict(rows.all())
+    balances = _update_levels_portable(movement["store_id"], deltas, movement["created_at"])
+    if not balances:
+        return {}
+    changed = [pid for pid in deltas if pid in balances]
+    rows = [{**movement, "product_id": pid, "delta": deltas[pid], "balance_after": balances[pid]} for pid in changed]
+    return dict(zip(changed, db.session.scalars(_INSERT_MOVEMENTS, rows).all()))
 
 
 _INSERT_MOVEMENTS = insert(StockMovement.__table__).returning(
     StockMovement.__table__.c.id, sort_by_parameter_order=True
 )
 
-# PostgreSQL: any number of products in one constant statement. The rows are
-# locked in product order by the FOR UPDATE subquery, so two multi-line changes
-# never deadlock; a row whose quantity would go below zero is left out.
-_UPDATE_LEVELS_PG = text("""
-    UPDATE stock_levels AS level
-    SET quantity = level.quantity + change.delta, updated_at = :now
-    FROM (
-        SELECT locked.product_id, wanted.delta
-        FROM unnest(CAST(:product_ids AS integer[]), CAST(:deltas AS integer[])) AS wanted(product_id, delta)
-        JOIN stock_levels AS locked ON locked.store_id = :store_id AND locked.product_id = wanted.product_id
-        ORDER BY locked.product_id
-        FOR UPDATE OF locked
-    ) AS change
-    WHERE level.store_id = :store_id AND level.product_id = change.product_id
-      AND level.quantity + change.delta >= 0
-    RETURNING level.product_id, level.quantity
+# PostgreSQL: any number of products, levels and movements in one constant
+# statement (every sale runs it). The rows are locked in product order by the
+# FOR UPDATE subquery, so two multi-line changes never deadlock; a row whose
+# quantity would go below zero is left out, and so is its movement.
+_CHANGE_LEVELS_PG = text("""
+    WITH changed AS (
+        UPDATE stock_levels AS level
+        SET quantity = level.quantity + change.delta, updated_at = :created_at
+        FROM (
+            SELECT locked.product_id, wanted.delta
+            FROM unnest(CAST(:product_ids AS integer[]), CAST(:deltas AS integer[])) AS wanted(product_id, delta)
+            JOIN stock_levels AS locked ON locked.store_id = :store_id AND locked.product_id = wanted.product_id
+            ORDER BY locked.product_id
+            FOR UPDATE OF locked
+        ) AS change
+        WHERE level.store_id = :store_id AND level.product_id = change.product_id
+          AND level.quantity + change.delta >= 0
+        RETURNING level.product_id, change.delta, level.quantity
+    )
+    INSERT INTO stock_movements (store_id, product_id, delta, balance_after, reason, reference, note, user_id, created_at)
+    SELECT :store_id, changed.product_id, changed.delta, changed.quantity, :reason, :reference, :note, :user_id,
+           :created_at
+    FROM changed
+    ORDER BY changed.product_id
+    RETURNING product_id, id
 """)
 
 
-def _update_levels(store_id, deltas):
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.execute(_UPDATE_LEVELS_PG, {
-            "store_id": store_id, "product_ids": list(deltas), "deltas": list(deltas.values()), "now": utcnow(),
-        }).all()
-        return dict(rows)
-    return _update_levels_portable(store_id, deltas)
-
-
-def _update_levels_portable(store_id, deltas):
+def _update_levels_portable(store_id, deltas, now):
     """Conditionally add each delta; returns {product_id: quantity after} for the rows changed.
 
     Any database: a CASE per chunk, the rows locked in product order by a
@@ -129,7 +142,7 @@ def _update_levels_portable(store_id, deltas):
                 *in_chunk,
                 StockLevel.quantity + delta_of >= 0,
             )
-            .values(quantity=StockLevel.quantity + delta_of, updated_at=utcnow())
+            .values(quantity=StockLevel.quantity + delta_of, updated_at=now)
             .returning(StockLevel.product_id, StockLevel.quantity)
             .execution_options(synchronize_session=False)
         )
@@ -138,17 +151,17 @@ def _update_levels_portable(store_id, deltas):
 
 
 def _create_missing_levels(store_id, deltas):
-    """A product without a level at this store starts at zero: create it for positive deltas."""
+    """A product without a level at this store starts at zero: create it for positive deltas (True if any)."""
     positive = {pid: delta for pid, delta in deltas.items() if delta > 0}
     if not positive:
-        return {}
+        return False
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.session.execute(
         insert(StockLevel)
         .values([{"store_id": store_id, "product_id": pid, "quantity": 0, "updated_at": utcnow()} for pid in positive])
         .on_conflict_do_nothing()
     )
-    return _update_levels(store_id, positive)
+    return True
 
 
 def _describe_shortages(store_id, deltas):

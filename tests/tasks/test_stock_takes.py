@@ -78,11 +78,13 @@ def levels(app, product_ids):
 
 
 def stock_take_movements(app, stock_take_id):
+    """The stock take's movements in product order (a product first stocked by the take is written last)."""
     with app.app_context():
         return [
             (movement.id, movement.product_id, movement.delta, movement.balance_after)
             for movement in db.session.scalars(
-                select(StockMovement).where(StockMovement.reference == f"stock_take:{stock_take_id}").order_by(StockMovement.id)
+                select(StockMovement).where(StockMovement.reference == f"stock_take:{stock_take_id}")
+                .order_by(StockMovement.product_id)
             )
         ]
 
