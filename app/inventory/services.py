@@ -13,12 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_smorest import abort
-from sqlalchemy import and_, case, func, insert, select, text, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import with_expression
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.catalog.models import Product
+from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
 from app.models import utcnow
@@ -73,10 +74,7 @@ def _change_levels(deltas, movement):
     A product missing from the result has no level at the store, or too few units.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.connection().execute(_CHANGE_LEVELS_PG, {
-            **movement, "product_ids": list(deltas), "deltas": list(deltas.values()),
-        })
-        return dict(rows.all())
+        return dict(_CHANGE_LEVELS_PG.rows({**movement, "product_ids": list(deltas), "deltas": list(deltas.values())}))
     balances = _update_levels_portable(movement["store_id"], deltas, movement["created_at"])
     if not balances:
         return {}
@@ -93,7 +91,7 @@ _INSERT_MOVEMENTS = insert(StockMovement.__table__).returning(
 # statement (every sale runs it). The rows are locked in product order by the
 # FOR UPDATE subquery, so two multi-line changes never deadlock; a row whose
 # quantity would go below zero is left out, and so is its movement.
-_CHANGE_LEVELS_PG = text("""
+_CHANGE_LEVELS_PG = DriverStatement("""
     WITH changed AS (
         UPDATE stock_levels AS level
         SET quantity = level.quantity + change.delta, updated_at = :created_at

@@ -1,7 +1,8 @@
 """Sale numbers people read: `S-20261126-0042`, per store and local day.
 
 On PostgreSQL each store and day has its own sequence
-(`sale_no_<store>_<yyyymmdd>`, created by the day's first checkout).
+(`sale_no_<store>_<yyyymmdd>`, created by the day's first checkout), and
+the sale's INSERT takes its next value (app/sales/recording.py).
 `nextval` takes no row lock and does not wait for anyone's commit, so
 checkouts in a store never queue for a number; a checkout that fails after
 taking one leaves a gap, and the unique key on (store, number) makes a
@@ -80,22 +81,33 @@ def _ensure_sequence(name, store_id, day):
             raise
 
 
+def number_prefix(day):
+    return f"S-{day:%Y%m%d}-"
+
+
+def format_number(day, number):
+    return f"{number_prefix(day)}{number:04d}"
+
+
+def day_sequence(store_id, day):
+    """PostgreSQL: the store's number sequence for `day`, created if missing (the sale INSERT takes its next value)."""
+    name = _sequence_name(store_id, day)
+    _ensure_sequence(name, store_id, day)
+    return name
+
+
 def allocate_sale_number(store_id, day):
-    if db.session.get_bind().dialect.name == "postgresql":
-        name = _sequence_name(store_id, day)
-        _ensure_sequence(name, store_id, day)
-        number = db.session.scalar(text(f"SELECT nextval('{name}')"))
-    else:
-        number = db.session.scalar(
-            sqlite_insert(SaleCounter)
-            .values(store_id=store_id, business_date=day, last_number=1)
-            .on_conflict_do_update(
-                index_elements=[SaleCounter.store_id, SaleCounter.business_date],
-                set_={"last_number": SaleCounter.last_number + 1},
-            )
-            .returning(SaleCounter.last_number)
+    """The next number on a database without sequences (SQLite): a counter row bumped in the checkout."""
+    number = db.session.scalar(
+        sqlite_insert(SaleCounter)
+        .values(store_id=store_id, business_date=day, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[SaleCounter.store_id, SaleCounter.business_date],
+            set_={"last_number": SaleCounter.last_number + 1},
         )
-    return f"S-{day:%Y%m%d}-{number:04d}"
+        .returning(SaleCounter.last_number)
+    )
+    return format_number(day, number)
 
 
 def drop_old_sequences(keep_days=7):

@@ -7,19 +7,23 @@ Stock is changed last, so its row locks are held for as short a time as
 possible.
 """
 
+from typing import NamedTuple
+
 from flask_smorest import abort
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 
 from app import idempotency
 from app.auth.approvals import verify_approval
 from app.catalog.models import Product
 from app.customers.models import Customer
+from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.inventory.services import InsufficientStock, StockChange, abort_insufficient, apply_stock_changes
 from app.models import utcnow
 from app.sales import pricing
-from app.sales.models import Cart, Refund, RefundItem, Sale, SaleItem, SalePayment
-from app.sales.numbering import allocate_sale_number, business_date
+from app.sales.models import Cart, Refund, RefundItem, Sale, SalePayment
+from app.sales.numbering import business_date
+from app.sales.recording import record_sale
 from app.sales.schemas import BIGINT_ID_MAX, SaleOut
 from app.stores.models import Store
 from app.users.models import CASHIER
@@ -56,21 +60,38 @@ def load_sellable_products(item_lines):
     return _check_sellable(item_lines, {row.id: row for row in rows})
 
 
-# Built once: on the till's hot path, building and cache-keying statements costs more than running them.
-_PRODUCTS_AND_STORE = (
-    select(*_PRODUCT_COLUMNS, *_STORE_COLUMNS)
+class _ProductAndStore(NamedTuple):
+    """A product on sale, with the store's pricing settings (a checkout reads both at once)."""
+
+    id: int
+    sku: str
+    name: str
+    price_idr: int
+    is_active: bool
+    tax_name: str | None
+    tax_rate_bp: int
+    tax_inclusive: bool
+    service_charge_bp: int
+    cashier_discount_limit_bp: int
+
+
+_PRODUCTS_AND_STORE = DriverStatement(
+    f"""
+    SELECT {", ".join(f"product.{column}" for column in _ProductAndStore._fields[:5])},
+           {", ".join(f"store.{column}" for column in _ProductAndStore._fields[5:])}
+    FROM products AS product JOIN stores AS store ON store.id = :store_id
+    WHERE product.id = ANY(CAST(:product_ids AS integer[]))
+    """,
+    portable=select(*_PRODUCT_COLUMNS, *_STORE_COLUMNS)
     .join(Store, Store.id == bindparam("store_id"))
-    .where(Product.id.in_(bindparam("product_ids", expanding=True)))
+    .where(Product.id.in_(bindparam("product_ids", expanding=True))),
 )
-_INSERT_SALE = insert(Sale.__table__).returning(Sale.__table__.c.id)
-_INSERT_ITEMS = insert(SaleItem.__table__).returning(SaleItem.__table__.c.id, sort_by_parameter_order=True)
-_INSERT_PAYMENTS = insert(SalePayment.__table__)
 
 
 def _load_products_and_store(store_id, item_lines):
     """The products and the store's pricing settings in one query (a checkout's hot path)."""
     product_ids = sorted({line["product_id"] for line in item_lines})
-    rows = db.session.execute(_PRODUCTS_AND_STORE, {"store_id": store_id, "product_ids": product_ids}).all()
+    rows = [_ProductAndStore(*row) for row in _PRODUCTS_AND_STORE.rows({"store_id": store_id, "product_ids": product_ids})]
     products = _check_sellable(item_lines, {row.id: row for row in rows})
     return products, rows[0]
 
@@ -117,19 +138,18 @@ def _settle(priced, payments):
 def checkout(store_id, cashier, data):
     """Ring up a sale; returns the response body (the sale as the API shows it).
 
-    Rows are written with plain INSERTs rather than the ORM's unit of work:
-    this is the till's hot path, and the sale is built whole here anyway.
+    The sale is written with plain statements (app/sales/recording.py) rather
+    than the ORM's unit of work: this is the till's hot path, and the sale is
+    built whole here anyway.
     """
     products, store = _load_products_and_store(store_id, data["items"])
     priced = price_lines(data, products, store)
     approver_id = _discount_approver(cashier, priced, store, data.get("approval"))
     tenders, paid, change = _settle(priced, data["payments"])
 
-    day = business_date()
     sale = {
         "store_id": store_id,
-        "number": allocate_sale_number(store_id, day),
-        "business_date": day,
+        "business_date": business_date(),
         "status": "completed",
         "cashier_id": cashier.id,
         "customer_id": data.get("customer_id"),
@@ -152,11 +172,8 @@ def checkout(store_id, cashier, data):
         "receipt_prints": 0,
         "created_at": utcnow(),
     }
-    customer = _record_purchase(data["customer_id"], priced.total_idr) if data.get("customer_id") is not None else None
-    sale["id"] = db.session.execute(_INSERT_SALE, sale).scalar_one()
     items = [
         {
-            "sale_id": sale["id"],
             "product_id": line.product_id,
             "sku": products[line.product_id].sku,
             "name": products[line.product_id].name,
@@ -170,14 +187,12 @@ def checkout(store_id, cashier, data):
         }
         for line in priced.lines
     ]
-    item_ids = db.session.scalars(_INSERT_ITEMS, items).all()
+    payments = [{"method": t.method, "amount_idr": t.amount_idr, "reference": t.reference} for t in tenders]
+
+    customer = _record_purchase(data["customer_id"], priced.total_idr) if data.get("customer_id") is not None else None
+    sale["id"], sale["number"], item_ids = record_sale(sale, items, payments)
     for item, item_id in zip(items, item_ids):
         item["id"] = item_id
-    payments = [{"sale_id": sale["id"], "method": t.method, "amount_idr": t.amount_idr, "reference": t.reference}
-                for t in tenders]
-    if payments:  # a sale discounted to zero has none; an empty list would insert one row of NULLs
-        db.session.execute(_INSERT_PAYMENTS, payments)
-
     if data.get("cart_id") is not None:
         _remove_cart(store_id, data["cart_id"])
     _take_stock(store_id, sale["id"], items, cashier.id)
