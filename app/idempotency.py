@@ -18,13 +18,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
+from typing import NamedTuple
 
 from flask import current_app, g, jsonify, request
 from flask_smorest import abort
-from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, func, insert, literal, select, true
+from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.models import UTCDateTime, utcnow
 
@@ -81,15 +83,23 @@ def _lock_id(scope, key):
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-_RECORD = select(IdempotencyKey.id, IdempotencyKey.request_hash, IdempotencyKey.resource_id,
-                 IdempotencyKey.response_status, IdempotencyKey.expires_at).where(
+class _Record(NamedTuple):
+    id: int
+    request_hash: str
+    resource_id: str
+    response_status: int
+    expires_at: datetime
+
+
+_RECORD = select(*(getattr(IdempotencyKey, field) for field in _Record._fields)).where(
     IdempotencyKey.scope == bindparam("scope"), IdempotencyKey.key == bindparam("key")
 )
-_FOUND = _RECORD.subquery("found")
 # PostgreSQL: take the key's advisory lock and read any record of it in one round trip.
-_LOCK_AND_RECORD = select(func.pg_try_advisory_xact_lock(bindparam("lock_id")).label("locked"), *_FOUND.c).select_from(
-    select(literal(1).label("one")).subquery("one").outerjoin(_FOUND, true())
-)
+_LOCK_AND_RECORD = DriverStatement(f"""
+    SELECT pg_try_advisory_xact_lock(:lock_id), {", ".join(f"found.{field}" for field in _Record._fields)}
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_keys AS found ON found.scope = :scope AND found.key = :key
+""")
 
 
 def _claim(scope, key, request_hash):
@@ -100,10 +110,10 @@ def _claim(scope, key, request_hash):
     """
     params = {"scope": scope, "key": key}
     if db.session.get_bind().dialect.name == "postgresql":
-        row = db.session.execute(_LOCK_AND_RECORD, {**params, "lock_id": _lock_id(scope, key)}).one()
-        if not row.locked:
+        locked, *record = _LOCK_AND_RECORD.one({**params, "lock_id": _lock_id(scope, key)})
+        if not locked:
             abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
-        existing = None if row.id is None else row
+        existing = None if record[0] is None else _Record(*record)
     else:
         existing = db.session.execute(_RECORD, params).first()
     if existing is not None and existing.expires_at <= utcnow():
@@ -118,8 +128,12 @@ def _claim(scope, key, request_hash):
     return Replay(existing.resource_id, existing.response_status)
 
 
-# A plain INSERT rather than the ORM's unit of work: every checkout writes one.
-_INSERT_RECORD = insert(IdempotencyKey.__table__)
+# Every checkout writes one: a plain statement rather than the ORM's unit of work.
+_INSERT_RECORD = DriverStatement(
+    "INSERT INTO idempotency_keys (scope, key, request_hash, resource_id, response_status, created_at, expires_at) "
+    "VALUES (:scope, :key, :request_hash, :resource_id, :response_status, :created_at, :expires_at)",
+    portable=insert(IdempotencyKey.__table__),
+)
 
 
 def complete(resource_id, response_status):
@@ -128,7 +142,7 @@ def complete(resource_id, response_status):
     if claim is None:
         return
     now = utcnow()
-    db.session.execute(_INSERT_RECORD, {
+    _INSERT_RECORD.rows({
         "scope": claim.scope,
         "key": claim.key,
         "request_hash": claim.request_hash,

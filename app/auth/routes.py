@@ -15,7 +15,7 @@ from app.auth.schemas import AccessTokenOut, LoginIn, LoginOut, LogoutIn, PinIn
 from app.auth.services import authenticate
 from app.extensions import client_address, db, limiter
 from app.users.schemas import PasswordChange, UserOut
-from app.users.services import change_own_password, normalize_username
+from app.users.services import change_own_password, get_user, normalize_username
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Staff sign-in with JWT.")
 
@@ -84,7 +84,7 @@ class Me(MethodView):
     @blp.response(200, UserOut)
     def get(self):
         """The signed-in user"""
-        return current_user
+        return get_user(current_user.id)
 
 
 @blp.route("/password")
@@ -94,7 +94,7 @@ class OwnPassword(MethodView):
     @blp.response(200, LoginOut)
     def post(self, body):
         """Change your own password; other sessions are signed out, new tokens are returned"""
-        user = change_own_password(current_user, body["current_password"], body["new_password"])
+        user = change_own_password(get_user(current_user.id), body["current_password"], body["new_password"])
         return {**tokens.issue_tokens(user), "user": user}
 
 
@@ -105,7 +105,8 @@ class ApprovalPin(MethodView):
     @blp.response(204)
     def put(self, body):
         """Set your approval PIN: what you type at a till to approve a cashier's void, refund or discount"""
-        if not verify_password(current_user.password_hash, body["current_password"]):
+        user = get_user(current_user.id)
+        if not verify_password(user.password_hash, body["current_password"]):
             abort(422, message="The current password is wrong.", errors={"json": {"current_password": ["Wrong password."]}})
-        set_pin(current_user, body["pin"])
+        set_pin(user, body["pin"])
         db.session.commit()
