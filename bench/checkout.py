@@ -102,28 +102,32 @@ def checkout_body(first_product):
 
 
 def record_one_checkout(app):
-    """Ring one checkout in-process and return its statements: [(sql, params, autocommit)]."""
-    from sqlalchemy import event
+    """Ring one checkout in-process and return its statements: [(sql, params)].
 
-    from app.extensions import db
+    Recorded at psycopg's cursor, below SQLAlchemy: the hot path runs some
+    statements on the driver connection directly (app/driver_sql.py).
+    """
+    import psycopg
 
     client = app.test_client()
     token = client.post("/api/auth/login", json={"username": CASHIER[0], "password": CASHIER[1]}).get_json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    client.post("/api/sales", json=checkout_body(FIRST_PRODUCT_ID), headers=headers)  # warm caches
+    for _ in range(2):  # the day's first checkout creates its number sequence; record the steady state
+        warm = client.post("/api/sales", json=checkout_body(FIRST_PRODUCT_ID), headers=headers)
+        assert warm.status_code == 201, warm.get_json()
     statements = []
-    with app.app_context():
-        engine = db.engine
+    execute = psycopg.Cursor.execute
 
-    def record(conn, cursor, statement, params, context, executemany):
-        statements.append((statement, params, conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"))
+    def recording_execute(cursor, query, params=None, **kwargs):
+        statements.append((query if isinstance(query, str) else query.decode(), params))
+        return execute(cursor, query, params, **kwargs)
 
-    event.listen(engine, "before_cursor_execute", record)
+    psycopg.Cursor.execute = recording_execute
     try:
         response = client.post("/api/sales", json=checkout_body(FIRST_PRODUCT_ID + 2),
                                headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        psycopg.Cursor.execute = execute
     assert response.status_code == 201, response.get_json()
     return statements, response.get_json(), token["access_token"]
 
@@ -148,8 +152,6 @@ def pgbench_script(statements, sale):
     Values that are unique per checkout (the sale id and number, the
     idempotency key and its lock id, the two products) become pgbench
     variables or expressions; everything else is replayed literally.
-    Statements the API ran on its own autocommitted connection (none on the
-    steady path) go before the transaction.
     """
     sale_id, sale_number = sale["id"], sale["number"]
     first, second = (item["product_id"] for item in sale["items"])
@@ -178,22 +180,21 @@ def pgbench_script(statements, sale):
 
         return " ".join(re.sub(r"%\((\w+)\)s", value, statement).split())
 
-    autonomous, transaction = [], []
-    for statement, params, autocommit in statements:
+    transaction = []
+    for statement, params in statements:
         sql = render(statement, params or {})
-        if "nextval(" in sql:
-            sql += " \\gset"
-        elif sql.startswith("INSERT INTO sales "):
+        if re.match(r"(WITH .* )?INSERT INTO sales \(", sql):
             sql += " \\gset sale_"
+        elif "nextval(" in sql:
+            sql += " \\gset"
         else:
             sql += ";"
-        (autonomous if autocommit else transaction).append(sql)
+        transaction.append(sql)
     return "\n".join([
         f"\\set p1 random({FIRST_PRODUCT_ID}, :last_product - 1)",
         "\\set p2 :p1 + 1",
         "\\set lockid random(1, 9000000000000000000)",
         "\\set keynum random(1, 9000000000000000000)",
-        *autonomous,
         "BEGIN;",
         *transaction,
         "COMMIT;",
