@@ -49,7 +49,9 @@ class DriverStatement:
         try:
             with driver_connection.cursor() as cursor:
                 cursor.execute(sql, params)
-                return cursor.fetchall() if cursor.description is not None else []
+                # Not `cursor.description`: it builds a Column object per column on every call.
+                returned_rows = cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
+                return cursor.fetchall() if returned_rows else []
         except psycopg.Error as error:
             invalidated = connection.dialect.is_disconnect(error, driver_connection, None)
             if invalidated:
