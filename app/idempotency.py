@@ -136,22 +136,37 @@ _INSERT_RECORD = DriverStatement(
 )
 
 
-def complete(resource_id, response_status):
-    """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
+def completion_record(response_status):
+    """This request's record, but for `resource_id`; None when it has no key. The claim counts as completed.
+
+    For a caller that writes the record in a statement of its own (a
+    checkout on PostgreSQL writes it with the sale): it must insert the
+    record, with `resource_id`, in its transaction.
+    """
     claim = g.get(_G_CLAIM)
     if claim is None:
-        return
+        return None
+    claim.completed = True
     now = utcnow()
-    _INSERT_RECORD.rows({
+    return {
         "scope": claim.scope,
         "key": claim.key,
         "request_hash": claim.request_hash,
-        "resource_id": str(resource_id),
         "response_status": response_status,
         "created_at": now,
         "expires_at": now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
-    })
-    claim.completed = True
+    }
+
+
+def insert_record(record, resource_id):
+    _INSERT_RECORD.rows({**record, "resource_id": str(resource_id)})
+
+
+def complete(resource_id, response_status):
+    """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
+    record = completion_record(response_status)
+    if record is not None:
+        insert_record(record, resource_id)
 
 
 def idempotent(name, replay, scope_by_user=True):

@@ -1,10 +1,10 @@
-"""Writing a priced sale: the sale row with its number, its lines and its tenders.
+"""Writing a priced sale: the sale row with its number, its lines, its tenders and its Idempotency-Key record.
 
-On PostgreSQL one statement writes all three: the sale's number comes from
-the day's sequence inside the INSERT, and the lines and tenders arrive as
-two JSON arrays (one parameter each: cheaper to send than an array per
+On PostgreSQL one statement writes all of them: the sale's number comes
+from the day's sequence inside the INSERT, and the lines and tenders arrive
+as two JSON arrays (one parameter each: cheaper to send than an array per
 column) inserted in the order given, so the till's hot path pays for one
-round trip instead of four. Elsewhere (SQLite, for a first look) each table gets a
+round trip instead of five. Elsewhere (SQLite, for a first look) each table gets a
 plain INSERT. Either way nothing is committed here: the checkout commits the
 sale together with its stock movements and idempotency record.
 """
@@ -13,6 +13,7 @@ import json
 
 from sqlalchemy import insert
 
+from app import idempotency
 from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.sales.models import Sale, SaleItem, SalePayment
@@ -61,6 +62,13 @@ _RECORD_SALE_PG = DriverStatement(f"""
         SELECT sale.id, {", ".join(f"payment.{column}" for column in PAYMENT_COLUMNS)}
         FROM sale, {_rows_of("payments", "payment", PAYMENT_COLUMNS)}
         ORDER BY payment.position
+    ), key_record AS (
+        INSERT INTO idempotency_keys (scope, key, request_hash, resource_id, response_status, created_at, expires_at)
+        SELECT CAST(:key_scope AS text), CAST(:key_key AS text), CAST(:key_request_hash AS text), CAST(sale.id AS text),
+               CAST(:key_response_status AS integer), CAST(:key_created_at AS timestamptz),
+               CAST(:key_expires_at AS timestamptz)
+        FROM sale
+        WHERE CAST(:key_scope AS text) IS NOT NULL
     )
     SELECT sale.id, sale.number, ARRAY(SELECT id FROM items ORDER BY id) AS item_ids
     FROM sale
@@ -71,11 +79,16 @@ _INSERT_ITEMS = insert(SaleItem.__table__).returning(SaleItem.__table__.c.id, so
 _INSERT_PAYMENTS = insert(SalePayment.__table__)
 
 
-def record_sale(sale, items, payments):
+_KEY_COLUMNS = ("scope", "key", "request_hash", "response_status", "created_at", "expires_at")
+
+
+def record_sale(sale, items, payments, key_record=None):
     """Insert the sale (numbered for its store and business date), its lines and tenders.
 
     `sale` holds SALE_COLUMNS, each item ITEM_COLUMNS and each payment
-    PAYMENT_COLUMNS. Returns (sale id, number, item ids in the order given).
+    PAYMENT_COLUMNS; `key_record` is the request's Idempotency-Key record
+    (`idempotency.completion_record`), whose resource is the sale. Returns
+    (sale id, number, item ids in the order given).
     """
     store_id, day = sale["store_id"], sale["business_date"]
     if db.session.get_bind().dialect.name == "postgresql":
@@ -85,6 +98,7 @@ def record_sale(sale, items, payments):
             "number_prefix": number_prefix(day),
             "items": json.dumps([{column: item[column] for column in ITEM_COLUMNS} for item in items]),
             "payments": json.dumps(payments),
+            **{f"key_{column}": (key_record or {}).get(column) for column in _KEY_COLUMNS},
         }
         # Item ids follow the order of the SELECT's ORDER BY (SQLAlchemy's insertmanyvalues relies on the same).
         sale_id, number, item_ids = _RECORD_SALE_PG.one(params)
@@ -95,4 +109,6 @@ def record_sale(sale, items, payments):
     item_ids = db.session.scalars(_INSERT_ITEMS, [{**item, "sale_id": sale_id} for item in items]).all()
     if payments:  # a sale discounted to zero has none; an empty list would insert one row of NULLs
         db.session.execute(_INSERT_PAYMENTS, [{**payment, "sale_id": sale_id} for payment in payments])
+    if key_record is not None:
+        idempotency.insert_record(key_record, sale_id)
     return sale_id, number, item_ids

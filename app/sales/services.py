@@ -190,13 +190,13 @@ def checkout(store_id, cashier, data):
     payments = [{"method": t.method, "amount_idr": t.amount_idr, "reference": t.reference} for t in tenders]
 
     customer = _record_purchase(data["customer_id"], priced.total_idr) if data.get("customer_id") is not None else None
-    sale["id"], sale["number"], item_ids = record_sale(sale, items, payments)
+    key_record = idempotency.completion_record(201)
+    sale["id"], sale["number"], item_ids = record_sale(sale, items, payments, key_record)
     for item, item_id in zip(items, item_ids):
         item["id"] = item_id
     if data.get("cart_id") is not None:
         _remove_cart(store_id, data["cart_id"])
     _take_stock(store_id, sale["id"], items, cashier.id)
-    idempotency.complete(sale["id"], 201)
     body = _sale_out.dump({**sale, "cashier": cashier, "customer": customer, "items": items, "payments": payments,
                            "voided_at": None, "void_reason": None})
     db.session.commit()
