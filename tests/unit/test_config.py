@@ -242,3 +242,17 @@ def test_env_int_and_defaults(monkeypatch):
     assert config.env_int("SOME_NUMBER", 7) == 7
     monkeypatch.setenv("SOME_NUMBER", "42")
     assert config.env_int("SOME_NUMBER", 7) == 42
+
+
+@pytest.mark.parametrize("setting", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION"])
+def test_app_wide_rate_limits_are_refused_rather_than_ignored(setting):
+    """Only limits declared on views are checked (PosLimiter skips Flask-Limiter's per-request pass)."""
+    from flask import Flask
+
+    from app.extensions import PosLimiter
+
+    flask_app = Flask("limits")
+    flask_app.config.update({setting: "100 per minute", "RATELIMIT_STORAGE_URI": "memory://"})
+    with pytest.raises(RuntimeError, match="declare limits on views"):
+        PosLimiter(key_func=lambda: "client").init_app(flask_app)
+
