@@ -11,8 +11,8 @@ tuples. Errors are raised as SQLAlchemy's own exception classes
 and the callers' `except` clauses see what they would have seen, and a
 dropped connection is invalidated as SQLAlchemy would do.
 
-On other databases (SQLite for a first look) the statement runs through
-the session: the `portable` Core statement if one is given (it has the
+On other databases (SQLite for a first look) the statement runs on the
+session's connection through SQLAlchemy: the `portable` Core statement if one is given (it has the
 column types, so dates and datetimes convert as everywhere else), otherwise
 the same SQL as text. Only use this for constant statements on hot paths,
 with parameters psycopg adapts by itself (ints, strings, dates, aware
@@ -42,7 +42,7 @@ class DriverStatement:
         """Run the statement in the session's transaction; returns its rows as tuples ([] if it returns none)."""
         connection = db.session.connection()
         if connection.dialect.name != "postgresql":
-            result = db.session.execute(self.portable if self.portable is not None else self.clause, params)
+            result = connection.execute(self.portable if self.portable is not None else self.clause, params)
             return [tuple(row) for row in result] if result.returns_rows else []
         sql = self._sql_for(connection.dialect)
         driver_connection = connection.connection.driver_connection
