@@ -4,9 +4,9 @@ On PostgreSQL one statement writes all of them: the sale's number comes
 from the day's sequence inside the INSERT, and the lines and tenders arrive
 as two JSON arrays (one parameter each: cheaper to send than an array per
 column) inserted in the order given, so the till's hot path pays for one
-round trip instead of five. Elsewhere (SQLite, for a first look) each table gets a
-plain INSERT. Either way nothing is committed here: the checkout commits the
-sale together with its stock movements and idempotency record.
+round trip instead of five. Elsewhere (SQLite, for a first look) each table
+gets a plain INSERT. Either way nothing is committed here: the checkout
+commits the sale together with its stock movements.
 """
 
 import json
