@@ -221,6 +221,7 @@ def test_totals_with_line_and_sale_discounts_service_charge_and_exclusive_tax(ap
             90_833, 12_854, 3_899, 9_007, 90_885
         )
         assert row.service_charge_bp == 500
+    assert client.get(f"/api/sales/{sale['id']}", headers=manager).get_json() == sale
 
 
 def test_inclusive_tax_is_shown_but_not_added(app, client, manager):
@@ -475,6 +476,7 @@ def test_a_customer_s_totals_move_with_the_sale(app, client, manager):
 
     assert first["customer"] == {"id": customer_id, "name": "Bu Sari", "phone": "6281234567890"}
     assert customer_totals(app, customer_id) == (2, 45_000)
+    assert client.get(f"/api/sales/{first['id']}", headers=manager).get_json() == first
 
 
 def test_a_customer_s_totals_do_not_move_when_the_checkout_fails(app, client, manager):
