@@ -1,6 +1,6 @@
 """Checkout throughput and latency through the real stack, next to the raw SQL it runs.
 
-    python bench/checkout.py [--clients 32] [--duration 20] [--workers 3] [--products 500]
+    python bench/checkout.py [--clients 32] [--duration 20] [--warmup 5] [--workers 3] [--products 500]
 
 In one run, on a scratch PostgreSQL database (`pos_bench`, recreated):
 
@@ -13,6 +13,10 @@ In one run, on a scratch PostgreSQL database (`pos_bench`, recreated):
    duration, one transaction per checkout as the API runs it) and reports
    its transactions/s;
 4. prints both and their ratio.
+
+Both measurements follow `--warmup` seconds of the same load that are not
+counted: they are of the steady state, not of fresh processes preparing
+their statements.
 
 Needs PostgreSQL (127.0.0.1, trust), Redis, and Debian's `wrk` and
 `pgbench`. Prints figures; it asserts nothing about time.
@@ -149,18 +153,23 @@ def _literal(value):
 def pgbench_script(statements, sale):
     """The recorded statements as a pgbench script, with what must differ per transaction as variables.
 
-    Values that are unique per checkout (the sale id and number, the
-    idempotency key and its lock id, the two products) become pgbench
+    Values that are unique per checkout (the sale id, the idempotency key
+    and its lock id, the two products) become pgbench
     variables or expressions; everything else is replayed literally.
     """
-    sale_id, sale_number = sale["id"], sale["number"]
+    sale_id = sale["id"]
     first, second = (item["product_id"] for item in sale["items"])
-    number_expr = ("'S-' || to_char(current_date, 'YYYYMMDD') || '-' "
-                   "|| lpad(:nextval::text, greatest(4, length(:nextval::text)), '0')")
-    strings = {str(sale_id): ":sale_id::text", f"sale:{sale_id}": "'sale:' || :sale_id", sale_number: number_expr}
+    strings = {str(sale_id): ":sale_id::text", f"sale:{sale_id}": "'sale:' || :sale_id"}
     ints = {sale_id: ":sale_id", first: ":p1", second: ":p2"}
     # A per-transaction value, not an expression evaluated per row: the lookup must use its index.
     random_key = "('bench-' || :keynum)"
+
+    def json_literal(text):
+        """A JSON parameter (the sale's lines) with its product ids spliced in from the pgbench variables."""
+        literal = _literal(text)
+        for product_id, variable in ((first, ":p1"), (second, ":p2")):
+            literal = literal.replace(f'"product_id": {product_id},', f"\"product_id\": ' || {variable} || ',")
+        return literal
 
     def render(statement, params):
         def value(match):
@@ -171,6 +180,8 @@ def pgbench_script(statements, sale):
                 return "ARRAY[" + ", ".join(ints.get(v, _literal(v)) for v in raw) + "]"
             if isinstance(raw, str) and re.fullmatch(r"[0-9a-f-]{36}", raw):
                 return random_key
+            if isinstance(raw, str) and raw.startswith("[{"):
+                return json_literal(raw)
             if isinstance(raw, int) and not isinstance(raw, bool):
                 if raw in ints:
                     return ints[raw]
@@ -185,8 +196,6 @@ def pgbench_script(statements, sale):
         sql = render(statement, params or {})
         if re.match(r"(WITH .* )?INSERT INTO sales \(", sql):
             sql += " \\gset sale_"
-        elif "nextval(" in sql:
-            sql += " \\gset"
         else:
             sql += ";"
         transaction.append(sql)
@@ -296,6 +305,9 @@ def main():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (on 2 cores 3 did best: 2 leave a core idle while both wait on the database)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--products", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="seconds of load before each measurement, not counted (fresh workers prepare statements "
+                             "and fill caches)")
     parser.add_argument("--port", type=int, default=5077)
     args = parser.parse_args()
 
@@ -313,17 +325,22 @@ def main():
 
     server = start_gunicorn(args.port, args.workers, args.threads)
     try:
+        if args.warmup:
+            run_wrk(args.port, token, args.clients, args.warmup, args.products)
         before = count_sales()
         api = parse_wrk(run_wrk(args.port, token, args.clients, args.duration, args.products))
         created = count_sales() - before
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if args.warmup:
+        run_pgbench(script, args.clients, args.warmup, args.products)
     tps, failed, _ = run_pgbench(script, args.clients, args.duration, args.products)
 
     report = {
         "clients": args.clients,
         "duration_s": args.duration,
+        "warmup_s": args.warmup,
         "gunicorn": f"{args.workers} workers x {args.threads} threads",
         "sql_statements_per_checkout": len(statements),
         "api_checkouts_per_s": api["rps"],
