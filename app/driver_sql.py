@@ -12,11 +12,12 @@ and the callers' `except` clauses see what they would have seen, and a
 dropped connection is invalidated as SQLAlchemy would do.
 
 On other databases (SQLite for a first look) the statement runs on the
-session's connection through SQLAlchemy: the `portable` Core statement if one is given (it has the
-column types, so dates and datetimes convert as everywhere else), otherwise
-the same SQL as text. Only use this for constant statements on hot paths,
-with parameters psycopg adapts by itself (ints, strings, dates, aware
-datetimes, lists): on PostgreSQL no SQLAlchemy type processor runs.
+session's connection through SQLAlchemy: the `portable` Core statement if
+one is given (it has the column types, so dates and datetimes convert as
+everywhere else), otherwise the same SQL as text. Only use this for
+constant statements on hot paths, with parameters psycopg adapts by itself
+(ints, strings, dates, aware datetimes, lists): on PostgreSQL no SQLAlchemy
+type processor runs, and no SQLAlchemy execution event fires.
 """
 
 import psycopg
@@ -27,6 +28,8 @@ from app.extensions import db
 
 
 class DriverStatement:
+    """One constant statement (SQL with `:name` parameters), and optionally its portable Core form."""
+
     def __init__(self, sql, portable=None):
         self.clause = text(sql)
         self.portable = portable

@@ -8,7 +8,7 @@ blocklist until that token would have expired anyway.
 
 `current_user` is a `Staff`: who is calling, as the database says now. It
 is not the ORM row; a view that changes the user's own account loads it
-(`db.session.get(User, current_user.id)`).
+(`users.services.get_user(current_user.id)`).
 """
 
 from dataclasses import dataclass

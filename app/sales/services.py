@@ -197,8 +197,9 @@ def checkout(store_id, cashier, data):
     if data.get("cart_id") is not None:
         _remove_cart(store_id, data["cart_id"])
     _take_stock(store_id, sale["id"], items, cashier.id)
+    body = _new_sale_body(sale, cashier, customer, items, payments)  # before the commit expires `customer`
     db.session.commit()
-    return _new_sale_body(sale, cashier, customer, items, payments)
+    return body
 
 
 # What SaleOut shows of a sale and its own columns (the rest is nested or dated).
