@@ -8,8 +8,8 @@ DBAPI connection the session already holds: same connection, same
 transaction (the session's commit or rollback ends it), rows as plain
 tuples. Errors are raised as SQLAlchemy's own exception classes
 (IntegrityError, DataError, OperationalError, ...), so the error handlers
-and the callers' `except` clauses see what they would have seen, and a
-dropped connection is invalidated as SQLAlchemy would do.
+and the callers' `except` clauses see what they would have seen, and on a
+dropped connection the pool is invalidated as SQLAlchemy would do.
 
 On other databases (SQLite for a first look) the statement runs on the
 session's connection through SQLAlchemy: the `portable` Core statement if
@@ -58,6 +58,10 @@ class DriverStatement:
         except psycopg.Error as error:
             invalidated = connection.dialect.is_disconnect(error, driver_connection, None)
             if invalidated:
+                # As SQLAlchemy does on a disconnect: every connection opened before
+                # now is replaced at its next checkout (the server restarted), then
+                # this one is dropped.
+                connection.engine.pool._invalidate(connection.connection, error, _checkin=False)
                 connection.invalidate(error)
             raise DBAPIError.instance(
                 sql, params, error, psycopg.Error, connection_invalidated=invalidated, dialect=connection.dialect
