@@ -102,7 +102,7 @@ def table_counts(app):
 # --- recording a count -----------------------------------------------------------
 
 
-def test_post_records_the_count_and_answers_202_pending(app, client, manager):
+def test_post_records_the_count_and_answers_202_pending(app, client, manager, celery_worker):
     ids = add_products(app, [4, 2])
     before = table_counts(app)
 
@@ -121,6 +121,8 @@ def test_post_records_the_count_and_answers_202_pending(app, client, manager):
             select(StockTakeLine.product_id, StockTakeLine.counted).where(StockTakeLine.stock_take_id == body["id"])
         ).all()) == {ids[0]: 3, ids[1]: 2}
     assert table_counts(app)["takes"] == before["takes"] + 1
+    # The worker applies it; waiting here also keeps its transaction out of the next test's clean-up.
+    wait_for(lambda: status_of(app, body["id"]) == "applied", message="the worker to apply the stock take")
 
 
 @pytest.mark.parametrize(
