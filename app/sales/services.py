@@ -39,9 +39,24 @@ def reject_field(message, path):
     abort(422, message=message, errors={"json": errors})
 
 
-_PRODUCT_COLUMNS = (Product.id, Product.sku, Product.name, Product.price_idr, Product.is_active)
-_STORE_COLUMNS = (Store.tax_name, Store.tax_rate_bp, Store.tax_inclusive, Store.service_charge_bp,
-                  Store.cashier_discount_limit_bp)
+class _ProductAndStore(NamedTuple):
+    """A product on sale, with the store's pricing settings (a checkout reads both at once)."""
+
+    id: int
+    sku: str
+    name: str
+    price_idr: int
+    is_active: bool
+    tax_name: str | None
+    tax_rate_bp: int
+    tax_inclusive: bool
+    service_charge_bp: int
+    cashier_discount_limit_bp: int
+
+
+_PRODUCT_FIELDS, _STORE_FIELDS = _ProductAndStore._fields[:5], _ProductAndStore._fields[5:]
+_PRODUCT_COLUMNS = tuple(getattr(Product, field) for field in _PRODUCT_FIELDS)
+_STORE_COLUMNS = tuple(getattr(Store, field) for field in _STORE_FIELDS)
 
 
 def _check_sellable(item_lines, products):
@@ -60,25 +75,10 @@ def load_sellable_products(item_lines):
     return _check_sellable(item_lines, {row.id: row for row in rows})
 
 
-class _ProductAndStore(NamedTuple):
-    """A product on sale, with the store's pricing settings (a checkout reads both at once)."""
-
-    id: int
-    sku: str
-    name: str
-    price_idr: int
-    is_active: bool
-    tax_name: str | None
-    tax_rate_bp: int
-    tax_inclusive: bool
-    service_charge_bp: int
-    cashier_discount_limit_bp: int
-
-
 _PRODUCTS_AND_STORE = DriverStatement(
     f"""
-    SELECT {", ".join(f"product.{column}" for column in _ProductAndStore._fields[:5])},
-           {", ".join(f"store.{column}" for column in _ProductAndStore._fields[5:])}
+    SELECT {", ".join(f"product.{field}" for field in _PRODUCT_FIELDS)},
+           {", ".join(f"store.{field}" for field in _STORE_FIELDS)}
     FROM products AS product JOIN stores AS store ON store.id = :store_id
     WHERE product.id = ANY(CAST(:product_ids AS integer[]))
     """,
