@@ -121,6 +121,13 @@ class Config:
     # Idempotency-Key records are kept at least this long.
     IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
+    # Refused notifications (malformed or wrongly signed) are kept for audit only in bounded
+    # form: an excerpt of the body, at most so many rows a minute, for so many days.
+    WEBHOOK_UNVERIFIED_BODY_CHARS = env_int("WEBHOOK_UNVERIFIED_BODY_CHARS", 1024)
+    WEBHOOK_UNVERIFIED_PER_MINUTE = env_int("WEBHOOK_UNVERIFIED_PER_MINUTE", 60)
+    WEBHOOK_UNVERIFIED_PER_ADDRESS_PER_MINUTE = env_int("WEBHOOK_UNVERIFIED_PER_ADDRESS_PER_MINUTE", 10)
+    WEBHOOK_UNVERIFIED_RETENTION_DAYS = env_int("WEBHOOK_UNVERIFIED_RETENTION_DAYS", 7)
+
     # Seconds the health check waits for a worker to answer its ping task.
     HEALTH_WORKER_TIMEOUT_SECONDS = float(env("HEALTH_WORKER_TIMEOUT_SECONDS", "2"))
     # The worker's state is re-checked at most this often (the endpoint is public).

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app.jsonbody import BoundedJSONProvider, PosRequest
 from config import config_for
 
 
@@ -13,6 +14,8 @@ def create_app(config=None):
     """Build the API. `config` is an APP_ENV name or a config class; default from the environment."""
     config_class = config_for(config) if config is None or isinstance(config, str) else config.init()
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = PosRequest
+    app.json = BoundedJSONProvider(app)
     app.config.from_object(config_class)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     app.config["JWT_ACCESS_TOKEN_EXPIRES"] = _minutes(app.config["JWT_ACCESS_TOKEN_EXPIRES_MINUTES"])

@@ -1,8 +1,11 @@
-"""Request helpers shared by blueprints."""
+"""Request helpers shared by blueprints, and the Blueprint class they are built on."""
 
 from functools import wraps
 
+import flask_smorest
 from flask import request
+
+from app.jsonbody import JsonBodyParser
 
 
 def max_body(size_bytes):
@@ -21,3 +24,9 @@ def max_body(size_bytes):
         return limited
 
     return decorator
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, reading JSON bodies through the bounded parser (`app.jsonbody`)."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from app import idempotency
+from app.payments import notifications
 from app.sales import numbering
 
 
@@ -14,3 +15,8 @@ def purge_idempotency_keys():
 @shared_task(name="maintenance.drop_old_sale_sequences")
 def drop_old_sale_sequences():
     return numbering.drop_old_sequences()
+
+
+@shared_task(name="maintenance.purge_refused_notifications")
+def purge_refused_notifications():
+    return notifications.purge_refused()

@@ -3,6 +3,8 @@
 import time
 from http import HTTPStatus
 
+from app.jsonbody import MAX_DEPTH as _MAX_JSON_DEPTH
+
 
 def wait_for(predicate, timeout=15.0, interval=0.05, message="condition"):
     """Poll until `predicate()` is truthy; fail with `message` after `timeout` seconds."""
@@ -36,3 +38,11 @@ def assert_error(response, code):
     assert isinstance(body["message"], str) and body["message"]
     assert set(body) <= {"code", "status", "message", "errors"}
     return body
+
+
+# Bodies a parser that recurses per level cannot read: nested far, and one level past app.jsonbody.MAX_DEPTH.
+DEEP_BODIES = {
+    "50000 brackets": "[" * 50_000,
+    "objects 3000 deep": '{"a":' * 3000 + "1" + "}" * 3000,
+    "one level too deep": '{"name": ' + "[" * _MAX_JSON_DEPTH + "1" + "]" * _MAX_JSON_DEPTH + "}",
+}

@@ -4,7 +4,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, decode_token, get_jwt
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from jwt.exceptions import PyJWTError
 
 from app.auth import tokens
@@ -14,6 +14,7 @@ from app.auth.policy import MANAGERS, STAFF, allow, any_token, public, refresh_t
 from app.auth.schemas import AccessTokenOut, LoginIn, LoginOut, LogoutIn, PinIn
 from app.auth.services import authenticate
 from app.extensions import client_address, db, limiter
+from app.http import Blueprint
 from app.users.schemas import PasswordChange, UserOut
 from app.users.services import change_own_password, get_user, normalize_username
 

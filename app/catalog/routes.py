@@ -3,7 +3,6 @@
 from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.auth.policy import MANAGERS, STAFF, allow
 from app.catalog import imports, services
@@ -19,7 +18,7 @@ from app.catalog.schemas import (
     ProductQuery,
     ProductUpdate,
 )
-from app.http import max_body
+from app.http import Blueprint, max_body
 from app.pagination import SelectPage
 from app.stores.services import current_store_id
 

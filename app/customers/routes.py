@@ -2,11 +2,11 @@
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.auth.policy import MANAGERS, STAFF, allow
 from app.customers import services
 from app.customers.schemas import CustomerIn, CustomerOut, CustomerQuery, CustomerUpdate, PurchaseOut
+from app.http import Blueprint
 from app.pagination import RowPage, SelectPage
 
 blp = Blueprint("customers", __name__, url_prefix="/api/customers", description="Customers of the shop.")

@@ -1,11 +1,11 @@
 """Liveness for operators and load balancers."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.auth.policy import public
 from app.health.services import health
+from app.http import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/api/health", description="Is the stack up?")
 

@@ -2,12 +2,11 @@
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.auth.policy import MANAGERS, STAFF, allow
 from app.catalog.services import get_product
-from app.http import max_body
+from app.http import Blueprint, max_body
 from app.inventory import services, stock_takes
 from app.inventory.schemas import (
     AdjustmentIn,

@@ -6,11 +6,10 @@ import json
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.auth.policy import STAFF, allow, public
 from app.extensions import client_address, limiter
-from app.http import max_body
+from app.http import Blueprint, max_body
 from app.idempotency import idempotent
 from app.orders import services
 from app.orders.schemas import (

@@ -1,18 +1,21 @@
-"""Midtrans notifications: stored raw, verified, then processed by a task.
+"""Midtrans notifications: verified, stored raw, then processed by a task.
 
 Processing never trusts the notification's body: it asks the status API
 and applies what that says through `transitions.apply_state`.
 """
 
-import json
+import hashlib
 import logging
+import time
 from datetime import timedelta
 
+import redis
 from flask import current_app
 from flask_smorest import abort
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from app.extensions import db
+from app import jsonbody
+from app.extensions import db, redis_client
 from app.models import utcnow
 from app.payments.gateway import gateway, signature_is_valid
 from app.payments.models import PaymentAttempt, WebhookLog
@@ -24,36 +27,38 @@ log = logging.getLogger(__name__)
 
 # Headers worth keeping with a notification; anything else (cookies, auth) is dropped.
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For", "X-Real-Ip", "Content-Length")
+MAX_HEADER_CHARS = 256
 MAX_WEBHOOK_BODY = 64 * 1024
+_REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key")
 
 
 def record_notification(raw_body, headers, remote_addr):
-    """Store the notification as received, then check it. Returns the log row; aborts 400/403 when invalid."""
-    entry = WebhookLog(
-        received_at=utcnow(),
-        remote_addr=(remote_addr or "")[:64] or None,
-        headers={name: headers.get(name) for name in KEPT_HEADERS if headers.get(name)},
-        body=raw_body[:MAX_WEBHOOK_BODY],
-        processing_status="received",
-        attempts=0,
-    )
-    db.session.add(entry)
-    db.session.commit()
+    """Verify a notification, store it, and queue its processing.
 
+    The check needs nothing but the body and the server key, so it runs
+    before the row is written, and the row is written once, with its
+    outcome. A correctly signed notification is always stored whole and
+    queued. One that is malformed or wrongly signed is answered 400/403 and
+    kept for audit in bounded form, and only while senders stay within the
+    storage caps (`_within_unverified_caps`), so strangers cannot fill the disk.
+    """
     try:
-        payload = json.loads(raw_body)
-    except ValueError:
-        payload = None
-    fields = ("order_id", "status_code", "gross_amount", "signature_key")
-    if not isinstance(payload, dict) or not all(isinstance(payload.get(name), str) for name in fields):
-        _close_log(entry, "invalid", "Malformed notification: not JSON, or order_id/status_code/gross_amount/signature_key missing.")
+        payload = jsonbody.loads(raw_body)
+    except ValueError as error:
+        payload, problem = None, f"Malformed notification: {jsonbody.describe(error)}"
+    else:
+        problem = None if _has_required_fields(payload) else (
+            "Malformed notification: order_id, status_code, gross_amount or signature_key missing or not strings.")
+    if problem is not None:
+        _record_refused(raw_body, headers, remote_addr, "invalid", problem, payload=None)
         abort(400, message="Malformed notification.")
-    entry.midtrans_order_id = payload["order_id"][:64]
-    entry.transaction_status = str(payload.get("transaction_status") or "")[:32] or None
-    entry.signature_valid = signature_is_valid(payload, current_app.config["MIDTRANS_SERVER_KEY"])
-    if not entry.signature_valid:
-        _close_log(entry, "rejected", "Signature does not match.")
+    if not signature_is_valid(payload, current_app.config["MIDTRANS_SERVER_KEY"]):
+        _record_refused(raw_body, headers, remote_addr, "rejected", "Signature does not match.", payload)
         abort(403, message="Invalid signature.")
+
+    entry = _entry(raw_body[:MAX_WEBHOOK_BODY], headers, remote_addr, payload, "received", signature_valid=True)
+    db.session.add(entry)
+    db.session.flush()
     from tasks.payments import process_notification
 
     enqueue_after_commit(db.session, process_notification, entry.id)
@@ -61,12 +66,78 @@ def record_notification(raw_body, headers, remote_addr):
     return entry
 
 
-def _close_log(entry, status, outcome):
-    entry.processing_status = status
-    entry.outcome = outcome[:500]
-    entry.processed_at = utcnow()
+def _has_required_fields(payload):
+    return isinstance(payload, dict) and all(isinstance(payload.get(name), str) for name in _REQUIRED_FIELDS)
+
+
+def _entry(body, headers, remote_addr, payload, status, signature_valid):
+    return WebhookLog(
+        received_at=utcnow(),
+        remote_addr=(remote_addr or "")[:64] or None,
+        headers={name: headers.get(name)[:MAX_HEADER_CHARS] for name in KEPT_HEADERS if headers.get(name)},
+        body=body,
+        midtrans_order_id=payload["order_id"][:64] if payload else None,
+        transaction_status=(str(payload.get("transaction_status") or "")[:32] or None) if payload else None,
+        signature_valid=signature_valid,
+        processing_status=status,
+        attempts=0,
+    )
+
+
+def _record_refused(raw_body, headers, remote_addr, status, problem, payload):
+    """Keep an audit row of a refused notification: an excerpt, and the size and hash of the whole body."""
+    if not _within_unverified_caps(remote_addr):
+        log.warning("webhook_%s_not_stored remote_addr=%s body_chars=%s", status, remote_addr, len(raw_body))
+        return
+    limit = current_app.config["WEBHOOK_UNVERIFIED_BODY_CHARS"]
+    excerpt = raw_body[:limit].replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    entry = _entry(excerpt, headers, remote_addr, payload, status, signature_valid=False if payload else None)
+    entry.outcome = problem[:300]
+    if len(raw_body) > limit:
+        digest = hashlib.sha256(raw_body.encode("utf-8", "surrogatepass")).hexdigest()
+        entry.outcome += f" Body of {len(raw_body)} characters (sha256 {digest}); the first {limit} kept."
+    entry.processed_at = entry.received_at
+    db.session.add(entry)
     db.session.commit()
-    log.warning("webhook_%s log_id=%s", status, entry.id)
+    log.warning("webhook_%s log_id=%s remote_addr=%s", status, entry.id, remote_addr)
+
+
+def _within_unverified_caps(remote_addr):
+    """Count a refused notification against the per-minute storage caps, in total and per address.
+
+    With Redis unreachable the row is stored anyway: a refused notification
+    is worth keeping during an incident, and each row is small.
+    """
+    config = current_app.config
+    minute = int(time.time() // 60)
+    keys = (f"webhook-unverified:{minute}:all", f"webhook-unverified:{minute}:addr:{remote_addr}")
+    try:
+        pipe = redis_client.pipeline()
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+        in_total, _, from_address, _ = pipe.execute()
+    except redis.exceptions.RedisError:
+        return True
+    return (in_total <= config["WEBHOOK_UNVERIFIED_PER_MINUTE"]
+            and from_address <= config["WEBHOOK_UNVERIFIED_PER_ADDRESS_PER_MINUTE"])
+
+
+def purge_refused(older_than_days=None, batch=5000):
+    """Delete refused (invalid or wrongly signed) notifications past their retention; returns how many."""
+    days = current_app.config["WEBHOOK_UNVERIFIED_RETENTION_DAYS"] if older_than_days is None else older_than_days
+    cutoff = utcnow() - timedelta(days=days)
+    removed = 0
+    while True:
+        ids = db.session.scalars(
+            select(WebhookLog.id)
+            .where(WebhookLog.processing_status.in_(("invalid", "rejected")), WebhookLog.received_at < cutoff)
+            .limit(batch)
+        ).all()
+        if not ids:
+            return removed
+        removed += db.session.execute(delete(WebhookLog).where(WebhookLog.id.in_(ids))).rowcount
+        db.session.commit()
 
 
 def process_notification(log_id):

@@ -2,10 +2,10 @@
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.auth.policy import public
 from app.extensions import client_address, db, limiter
+from app.http import Blueprint
 from app.idempotency import idempotent
 from app.payments import attempts, notifications
 from app.payments.models import PaymentAttempt

@@ -3,10 +3,10 @@
 from flask import send_file
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.auth.policy import MANAGERS, allow
 from app.catalog.schemas import ProductOut
+from app.http import Blueprint
 from app.pagination import SelectPage
 from app.reports import exports, services
 from app.reports.schemas import (

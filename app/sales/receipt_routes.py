@@ -4,10 +4,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.auth.policy import STAFF, allow
+from app.http import Blueprint
 from app.sales import receipts, services
 from app.stores.services import current_store_id, store_settings
 

@@ -3,9 +3,9 @@
 from flask import jsonify
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.auth.policy import STAFF, allow
+from app.http import Blueprint
 from app.idempotency import idempotent
 from app.pagination import SelectPage
 from app.sales import services

@@ -1,9 +1,9 @@
 """The store's settings: what receipts say, tax and service charge."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.auth.policy import STAFF, allow
+from app.http import Blueprint
 from app.stores import services
 from app.stores.schemas import StoreOut, StoreUpdate
 from app.stores.services import current_store_id

@@ -1,9 +1,9 @@
 """Staff accounts, managed by admins."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.auth.policy import allow
+from app.http import Blueprint
 from app.pagination import SelectPage
 from app.users import services
 from app.users.models import ADMIN
