@@ -162,3 +162,20 @@ def test_an_import_file_with_nul_is_422_and_nothing_is_stored(app, client, world
     with app.app_context():
         assert count_rows(ProductImport) == 0
 
+
+# --- what the database still refuses ----------------------------------------------------------
+
+
+def test_a_value_the_database_refuses_is_422_saying_what_is_wrong(app):
+    from sqlalchemy.exc import DataError
+
+    cases = {"SELECT CAST(:v AS text)": ("a\x00b", "NUL"), "SELECT CAST(:v AS integer)": (2**40, "number")}
+    for statement, (value, words) in cases.items():
+        with app.test_request_context():
+            with pytest.raises(DataError) as caught:
+                db.session.execute(text(statement), {"v": value})
+            response = app.handle_user_exception(caught.value)
+        body = assert_error(response, 422)
+        assert words in body["message"], body
+        if words == "NUL":
+            assert "out of range" not in body["message"]
