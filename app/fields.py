@@ -13,6 +13,9 @@ MAX_IDR = 10**12
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The same, less line feed and tab, for texts a person writes over several lines.
 CONTROL_CHARACTERS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode category Cs: half of a UTF-16 pair, which JSON's "\\ud800" escape can carry alone.
+# It is not a character, and UTF-8 (so PostgreSQL) cannot encode it.
+SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 class Text(fields.String):
@@ -40,6 +43,8 @@ class Text(fields.String):
             raise ValidationError("Control characters other than line breaks and tabs are not allowed.")
         if not self.multiline and CONTROL_CHARACTERS.search(text):
             raise ValidationError("Control characters are not allowed.")
+        if SURROGATES.search(text):
+            raise ValidationError("Unpaired surrogates (\\ud800 to \\udfff) are not allowed; send the character itself.")
         return text
 
     def _tidy(self, text):

@@ -115,6 +115,17 @@ def test_a_control_character_in_a_search_is_422_naming_q(client, auth_headers, p
     assert "out of range" not in body["message"]
 
 
+@pytest.mark.parametrize("path", ["/api/categories", "/api/customers"])
+def test_an_unpaired_surrogate_is_422_not_a_500(app, client, world, path):
+    before = snapshot(app)
+    response = client.post(path, data='{"name": "Teh\\ud800"}', content_type="application/json",
+                           headers=world["admin"])
+
+    body = assert_error(response, 422)
+    assert body["errors"]["json"]["name"][0].startswith("Unpaired surrogates"), body
+    assert snapshot(app) == before
+
+
 def test_texts_printed_over_several_lines_keep_line_breaks_and_tabs(app, client, world):
     response = client.patch("/api/store", headers=world["admin"], json={
         "receipt_footer": "Terima kasih\r\nSampai jumpa\tlagi", "address": "Jl. Mawar 1\nBogor"})
