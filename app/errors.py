@@ -39,14 +39,15 @@ def register_error_handlers(app):
         return error_response(503, "The database is unavailable; try again shortly.")
 
     @app.errorhandler(DataError)
-    def value_out_of_range(error):
-        # An id or number beyond what its column holds (say 2**40 for an INTEGER id):
-        # bad input, refused without touching anything.
+    def value_not_storable(error):
+        # A value the database cannot hold, which the schemas let through: bad input,
+        # refused without touching anything. The message says which kind of value.
         from app.extensions import db
 
         db.session.rollback()
-        log.info("data_error_refused error=%s", type(getattr(error, "orig", error)).__name__)
-        return error_response(422, "A number in the request is out of range.")
+        sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+        log.info("data_error_refused error=%s sqlstate=%s", type(getattr(error, "orig", error)).__name__, sqlstate)
+        return error_response(422, _data_error_message(error, sqlstate))
 
     @app.errorhandler(Exception)
     def unexpected(error):
@@ -54,6 +55,26 @@ def register_error_handlers(app):
             return error_response(error.code or 500, error.description or HTTPStatus(error.code).phrase)
         log.exception("unhandled_error error=%s", type(error).__name__)
         return error_response(500, "Internal error; it has been logged.")
+
+
+# PostgreSQL's SQLSTATEs of class 22 (data exception) that input can cause.
+_DATA_ERRORS = {
+    "22003": "A number in the request is out of range.",
+    "22001": "A text in the request is longer than the database allows.",
+    "22007": "A date or time in the request is not valid.",
+    "22008": "A date or time in the request is out of range.",
+    "22021": "A text in the request has a character the database cannot store.",
+    "22P05": "A text in the request has a character the database cannot store.",
+}
+
+
+def _data_error_message(error, sqlstate):
+    if sqlstate in _DATA_ERRORS:
+        return _DATA_ERRORS[sqlstate]
+    # psycopg refuses NUL itself, before PostgreSQL sees it, so there is no SQLSTATE.
+    if "NUL" in str(getattr(error, "orig", "")):
+        return "A text in the request contains a NUL character (\\u0000), which cannot be stored."
+    return f"A value in the request cannot be stored ({sqlstate or 'invalid value'})."
 
 
 def register_jwt_handlers(jwt):

@@ -1,5 +1,7 @@
 """Marshmallow fields shared by the schemas."""
 
+import re
+
 from marshmallow import ValidationError, fields, validate
 
 # Largest rupiah amount accepted anywhere: far above any shop's sale, far
@@ -7,15 +9,62 @@ from marshmallow import ValidationError, fields, validate
 MAX_IDR = 10**12
 
 
-class Trimmed(fields.String):
-    """A string with surrounding white space removed; blank is refused unless allowed."""
+# Unicode category Cc, all of it: C0 (NUL, escape, vertical tab ...), DEL and C1.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The same, less line feed and tab, for texts a person writes over several lines.
+CONTROL_CHARACTERS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode category Cs: half of a UTF-16 pair, which JSON's "\\ud800" escape can carry alone.
+# It is not a character, and UTF-8 (so PostgreSQL) cannot encode it.
+SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+class Text(fields.String):
+    """A string without control characters; `multiline=True` allows line feeds and tabs.
+
+    Nobody types a control character: they come from pasted binary, broken
+    encodings or probes, and they do harm later. PostgreSQL cannot store NUL,
+    XLSX cannot hold most of them (the export fails), and they garble receipts.
+    So they are refused here, naming the field, rather than stored. Texts that
+    are printed over several lines (notes, receipt header and footer, address,
+    descriptions) keep line feeds and tabs; a CR LF or a lone CR, as a Windows
+    text box sends it, is read as a line feed.
+    """
+
+    def __init__(self, *args, multiline=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.multiline:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = self._tidy(text)
+        if self.multiline and CONTROL_CHARACTERS_BUT_LINES.search(text):
+            raise ValidationError("Control characters other than line breaks and tabs are not allowed.")
+        if not self.multiline and CONTROL_CHARACTERS.search(text):
+            raise ValidationError("Control characters are not allowed.")
+        if SURROGATES.search(text):
+            raise ValidationError("Unpaired surrogates (\\ud800 to \\udfff) are not allowed; send the character itself.")
+        return text
+
+    def _tidy(self, text):
+        """What a subclass does to the text before it is checked."""
+        return text
+
+
+class Trimmed(Text):
+    """A Text with surrounding white space removed; blank is refused unless allowed.
+
+    White space is trimmed before the check, so a line break pasted at the end
+    of a name is dropped as before; one inside the name is refused.
+    """
 
     def __init__(self, *args, allow_blank=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.allow_blank = allow_blank
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+    def _tidy(self, text):
+        text = text.strip()
         if not text and not self.allow_blank:
             raise ValidationError("Must not be blank.")
         return text

@@ -2,11 +2,13 @@
 
 from marshmallow import Schema, fields, validate
 
+from app.fields import Text
+
 from app.users.schemas import UserSummary
 
 
 class LoginIn(Schema):
-    username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
     password = fields.Str(required=True, load_only=True, validate=validate.Length(min=1, max=128))
 
 

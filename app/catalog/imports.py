@@ -16,7 +16,7 @@ from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 
 from app.catalog.models import Category, Product, ProductImport
-from app.catalog.schemas import ProductIn
+from app.catalog.schemas import CategoryIn, ProductIn
 from app.extensions import db
 from app.inventory.services import StockChange, apply_stock_changes
 from app.models import get_or_404, utcnow
@@ -82,6 +82,10 @@ def start_import(store_id, user_id, upload):
     if len(raw) > MAX_UPLOAD_BYTES:
         abort(413, message=f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     text = _decode(raw)
+    if "\x00" in text:
+        # No spreadsheet writes NUL into a CSV, and the database cannot store it.
+        abort(422, message="The file contains NUL characters; it is not a CSV text file.",
+              errors={"file": ["Contains NUL characters."]})
     header, reader = _reader(text)
     _check_header(header)
     rows = sum(1 for row in reader if any(cell.strip() for cell in row))
@@ -187,7 +191,7 @@ def run_import(import_id):
     skus = sorted({str(values.get("sku", "")).strip() for _, values in rows})
     barcodes = sorted({str(values["barcode"]).strip() for _, values in rows if values.get("barcode")})
     catalog = _Catalog(skus, barcodes)
-    schema = ProductIn(unknown=EXCLUDE)
+    schema, category_schema = ProductIn(unknown=EXCLUDE), CategoryIn(only=("name",))
     seen_skus, opening_stock, rejections = set(), [], _Rejections()
     product_import.created_count = product_import.updated_count = 0
 
@@ -195,10 +199,19 @@ def run_import(import_id):
         category_name = values.pop("category", None)
         if "stock" in values:
             values["initial_stock"] = values.pop("stock")
+        errors = {}
         try:
             data = schema.load(values)
         except ValidationError as error:
-            rejections.add(number, values, error.messages)
+            errors.update(error.messages)
+        if category_name:
+            # A category named here is created as the API would create it, so it is checked the same way.
+            try:
+                category_name = category_schema.load({"name": category_name})["name"]
+            except ValidationError as error:
+                errors["category"] = error.messages["name"]
+        if errors:
+            rejections.add(number, values, errors)
             continue
         if data["sku"] in seen_skus:
             rejections.add(number, values, {"sku": ["Appears on an earlier row of this file."]})

@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.auth.policy import MANAGERS
-from app.fields import Quantity, Rupiah, Trimmed
+from app.fields import Quantity, Rupiah, Text, Trimmed
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="1 to 64 letters, digits, '.', '_', '/' or '-'.")
 BARCODE = validate.Regexp(r"^[A-Za-z0-9-]{1,64}$", error="1 to 64 letters, digits or '-'.")
@@ -12,7 +12,7 @@ BARCODE = validate.Regexp(r"^[A-Za-z0-9-]{1,64}$", error="1 to 64 letters, digit
 
 class CategoryIn(Schema):
     name = Trimmed(required=True, validate=validate.Length(max=80))
-    description = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
+    description = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
     sort_order = Quantity(maximum=10_000)
 
 
@@ -30,14 +30,14 @@ class CategoryOut(Schema):
 
 
 class CategoryQuery(Schema):
-    q = fields.Str(validate=validate.Length(max=80))
+    q = Text(validate=validate.Length(max=80))
 
 
 class ProductFields(Schema):
     sku = Trimmed(validate=[validate.Length(max=64), SKU])
     barcode = Trimmed(allow_none=True, validate=BARCODE)
     name = Trimmed(validate=validate.Length(max=200))
-    description = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=2000))
+    description = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=2000))
     category_id = fields.Integer(strict=True, allow_none=True)
     price_idr = Rupiah()
     cost_idr = Rupiah(allow_none=True)
@@ -91,7 +91,7 @@ class ProductOut(Schema):
 
 
 class ProductQuery(Schema):
-    q = fields.Str(validate=validate.Length(max=100), metadata={"description": "Part of the name, SKU or barcode."})
+    q = Text(validate=validate.Length(max=100), metadata={"description": "Part of the name, SKU or barcode."})
     category_id = fields.Int()
     is_active = fields.Bool()
     low_stock = fields.Bool(metadata={"description": "Only products at or under their low-stock threshold."})

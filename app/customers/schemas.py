@@ -4,7 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from app.fields import Trimmed
+from app.fields import Text, Trimmed
 
 # What people type around a phone number's digits: spaces, dashes, dots, brackets.
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().-]+$")
@@ -71,7 +71,7 @@ def _blank_is_none(value):
     return None if isinstance(value, str) and not value.strip() else value
 
 
-class Phone(fields.String):
+class Phone(Text):
     """A phone number, normalized; null or blank means none."""
 
     def deserialize(self, value, *args, **kwargs):
@@ -101,7 +101,7 @@ class CustomerFields(Schema):
         metadata={"description": "Stored as digits with the country code: 0812-3456-7890 becomes 6281234567890."},
     )
     email = Email(allow_none=True, validate=validate.Length(max=254))
-    note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=500))
+    note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=500))
 
 
 class CustomerIn(CustomerFields):
@@ -126,7 +126,7 @@ class CustomerOut(Schema):
 
 
 class CustomerQuery(Schema):
-    q = fields.Str(
+    q = Text(
         validate=validate.Length(max=120),
         metadata={"description": "Part of the name (any case) or of the phone number (0812..., +62 812... or digits)."},
     )

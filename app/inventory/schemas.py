@@ -38,7 +38,7 @@ class AdjustmentIn(Schema):
         validate=validate.OneOf(MANUAL_REASONS),
         metadata={"description": "`purchase` for goods received, `adjustment` for corrections, damage, loss."},
     )
-    note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
+    note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
 
     @validates("delta")
     def _not_zero(self, value, **kwargs):
@@ -61,7 +61,7 @@ class StockTakeIn(Schema):
         required=True,
         validate=validate.Length(min=1, max=MAX_STOCK_TAKE_LINES),
     )
-    note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
+    note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
 
     # A schema validator, so it runs only once every line passed its own checks:
     # a field validator would also see lines that lost their product_id to an error.

@@ -4,7 +4,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.customers.schemas import Email, Phone
-from app.fields import Trimmed
+from app.fields import Text, Trimmed
 from app.orders.models import ORDER_STATUSES, PAYMENT_STATUSES
 from app.payments.schemas import PaymentEventOut, StaffPaymentAttemptOut, WebhookLogOut
 
@@ -31,7 +31,7 @@ class OrderItemIn(Schema):
 class OrderIn(Schema):
     customer = fields.Nested(OrderCustomerIn, required=True)
     items = fields.List(fields.Nested(OrderItemIn), required=True, validate=validate.Length(min=1, max=MAX_ORDER_LINES))
-    note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=500))
+    note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=500))
 
     @validates("items")
     def _one_line_per_product(self, items, **kwargs):
@@ -96,7 +96,7 @@ class OrderDetail(StaffOrderOut):
 class OrderQuery(Schema):
     status = fields.Str(validate=validate.OneOf(ORDER_STATUSES))
     payment_status = fields.Str(validate=validate.OneOf(PAYMENT_STATUSES))
-    q = fields.Str(validate=validate.Length(max=120), metadata={"description": "Customer name or phone."})
+    q = Text(validate=validate.Length(max=120), metadata={"description": "Customer name or phone."})
     date_from = fields.Date()
     date_to = fields.Date()
 

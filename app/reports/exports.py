@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import current_app
 from flask_smorest import abort
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import and_, literal, select, update
 
 from app.catalog.models import Product
@@ -25,6 +26,7 @@ from app.inventory.models import StockMovement
 from app.models import utcnow
 from app.orders.models import Order, OrderItem
 from app.reports import services
+from app.reports.cells import safe_row
 from app.reports.daily import utc_bounds
 from app.reports.models import ReportExport
 from app.sales.models import Sale, SaleItem
@@ -115,10 +117,12 @@ def mark_failed(export_id, reason):
 def _write_csv(path, header, rows):
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        # Every text cell in double quotes (numbers bare, so they stay numbers): a comma or a
+        # semicolon in a name cannot start a new cell where Excel splits on `;` (Indonesian locale).
+        writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(safe_row(row))
             count += 1
     return count
 
@@ -129,10 +133,23 @@ def _write_xlsx(path, header, rows):
     sheet.append(header)
     count = 0
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(_xlsx_cells(sheet, safe_row(row)))
         count += 1
     workbook.save(path)
     return count
+
+
+def _xlsx_cells(sheet, row):
+    """Text as string cells, always: openpyxl would make a text starting with `=` a formula, `#N/A` an error."""
+    cells = []
+    for value in row:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
 
 
 def _stream(statement):

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import MAX_IDR, Rupiah, Trimmed
+from app.fields import MAX_IDR, Rupiah, Text, Trimmed
 from app.sales.models import SALE_STATUSES, TENDERS
 
 # The largest ids the key columns hold. A larger number names no row; checked
@@ -54,7 +54,7 @@ class CheckoutIn(DiscountMixin):
     items = fields.List(fields.Nested(CheckoutItemIn), required=True, validate=validate.Length(min=1, max=200))
     payments = fields.List(fields.Nested(PaymentIn), required=True, validate=validate.Length(max=10))
     customer_id = IntId(allow_none=True)
-    note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
+    note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
     approval = fields.Nested(ApprovalIn, metadata={"description": "A supervisor's PIN, for a cashier's discount above the store's limit."})
     cart_id = IntId(metadata={"description": "The parked cart being checked out; it is removed with the sale."})
 
@@ -126,7 +126,7 @@ class SaleQuery(Schema):
     customer_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
     status = fields.Str(validate=validate.OneOf(SALE_STATUSES))
     method = fields.Str(validate=validate.OneOf(TENDERS), metadata={"description": "Sales paid (partly) with this tender."})
-    number = fields.Str(validate=validate.Length(max=32))
+    number = Text(validate=validate.Length(max=32))
 
     @validates_schema
     def _range_in_order(self, data, **kwargs):

@@ -39,11 +39,11 @@ class StoreOut(Schema):
 
 class StoreUpdate(Schema):
     name = Trimmed(validate=validate.Length(max=120))
-    address = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
+    address = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
     phone = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=32))
     tax_id = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=32))
-    receipt_header = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
-    receipt_footer = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
+    receipt_header = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
+    receipt_footer = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
     tax_name = Trimmed(validate=validate.Length(max=16))
     tax_rate_percent = DiscountPercent()
     tax_inclusive = fields.Bool()

@@ -4,6 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from app.fields import Text
 from app.users.models import ROLES
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -37,14 +38,14 @@ class UserSummary(Schema):
 
 
 class UserCreate(Schema):
-    username = fields.Str(required=True, validate=validate_username)
-    full_name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    username = Text(required=True, validate=validate_username)
+    full_name = Text(required=True, validate=validate.Length(min=1, max=120))
     role = fields.Str(required=True, validate=validate.OneOf(ROLES))
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
 class UserUpdate(Schema):
-    full_name = fields.Str(validate=validate.Length(min=1, max=120))
+    full_name = Text(validate=validate.Length(min=1, max=120))
     role = fields.Str(validate=validate.OneOf(ROLES))
     is_active = fields.Bool()
 
@@ -55,7 +56,7 @@ class UserUpdate(Schema):
 
 
 class UserQuery(Schema):
-    q = fields.Str(validate=validate.Length(max=64), metadata={"description": "Part of the username or full name."})
+    q = Text(validate=validate.Length(max=64), metadata={"description": "Part of the username or full name."})
     role = fields.Str(validate=validate.OneOf(ROLES))
     is_active = fields.Bool()
 
