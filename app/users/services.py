@@ -61,8 +61,11 @@ def _lock_active_admins():
     ).all()
 
 
-def update_user(user_id, changes):
+def update_user(user_id, changes, *, actor_id):
+    """Apply `changes` by the admin `actor_id`, who may not lock themselves out nor leave no admin."""
     user = get_user(user_id)
+    if user.id == actor_id:
+        _refuse_own_lockout(user, changes)
     loses_admin = user.role == ADMIN and user.is_active and (
         changes.get("role", ADMIN) != ADMIN or changes.get("is_active", True) is False
     )
@@ -78,6 +81,16 @@ def update_user(user_id, changes):
             user.revoke_tokens()
     db.session.commit()
     return user
+
+
+def _refuse_own_lockout(user, changes):
+    """Deactivating or demoting oneself is another admin's call: a slip, or a stolen token, would lock the owner out."""
+    if changes.get("is_active") is False:
+        abort(409, message="You cannot deactivate your own account; another admin must do it.",
+              errors={"json": {"is_active": ["Not on your own account."]}})
+    if changes.get("role", user.role) != user.role:
+        abort(409, message="You cannot change your own role; another admin must do it.",
+              errors={"json": {"role": ["Not on your own account."]}})
 
 
 def reset_password(user_id, new_password):

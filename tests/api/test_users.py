@@ -448,16 +448,39 @@ def test_with_two_admins_one_can_be_demoted_but_then_not_the_other(app, client, 
     assert row_by_id(app, first["id"])["is_active"] is True
 
 
-def test_an_admin_may_deactivate_themselves_when_another_admin_remains(app, client, make_user, auth_headers):
+@pytest.mark.parametrize(
+    "method, body",
+    [("delete", None), ("patch", {"is_active": False}), ("patch", {"role": "supervisor"}),
+     ("patch", {"role": "cashier", "full_name": "Renamed Too"})],
+    ids=["delete", "deactivate", "demote", "demote and rename"],
+)
+def test_an_admin_cannot_deactivate_or_demote_themselves_even_with_another_admin(app, client, make_user,
+                                                                                 auth_headers, method, body):
+    first = make_user("admin")
+    make_user("admin")
+    headers = auth_headers(user=first)
+    before = user_rows(app)
+
+    response = getattr(client, method)(f"/api/users/{first['id']}", headers=headers, json=body)
+
+    assert "your own" in assert_error(response, 409)["message"]
+    assert user_rows(app) == before
+    assert row_by_id(app, first["id"])["is_active"] is True
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+def test_another_admin_may_deactivate_or_demote_an_admin(app, client, make_user, auth_headers):
     first = make_user("admin")
     second = make_user("admin")
-    headers = auth_headers(user=first)
+    third = make_user("admin")
+    headers = auth_headers(user=second)
 
+    assert client.patch(f"/api/users/{third['id']}", headers=headers, json={"role": "supervisor"}).status_code == 200
     assert client.delete(f"/api/users/{first['id']}", headers=headers).status_code == 200
 
     assert row_by_id(app, first["id"])["is_active"] is False
-    assert row_by_id(app, second["id"])["is_active"] is True
-    assert_error(client.get("/api/auth/me", headers=headers), 401)
+    assert row_by_id(app, third["id"])["role"] == "supervisor"
+    assert row_by_id(app, second["id"])["role"] == "admin"
 
 
 @pytest.mark.parametrize("round_number", range(3))
