@@ -518,6 +518,22 @@ def test_own_password_change_with_bad_input_is_422_and_changes_nothing(app, clie
     assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
 
 
+@pytest.mark.parametrize("password", ["12345678", "password", "aaaaaaaa", "        ", "Passw0rd", "kasir.satu.1"])
+def test_own_password_change_to_a_guessable_password_is_422_and_changes_nothing(app, client, make_user, issued,
+                                                                                 password):
+    user = make_user("cashier", username="kasir.satu")
+    tokens = issued(user)
+    before = user_row(app, user["id"])
+
+    response = client.post("/api/auth/password", headers=bearer(tokens["access_token"]),
+                           json={"current_password": user["password"], "new_password": password})
+
+    body = assert_error(response, 422)
+    assert set(body["errors"]["json"]) == {"new_password"}
+    assert "new_password" in body["message"]
+    assert user_row(app, user["id"]) == before
+
+
 def test_own_password_change_needs_an_access_token(app, client, make_user, issued):
     user = make_user("cashier")
     tokens = issued(user)
