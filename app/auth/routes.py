@@ -20,31 +20,61 @@ from app.users.services import change_own_password, get_user, normalize_username
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Staff sign-in with JWT.")
 
 
-def login_limit_key():
-    """Failed sign-ins are counted per username and client address."""
+def _login_username():
     body = request.get_json(silent=True)
     username = body.get("username") if isinstance(body, dict) else None
-    username = normalize_username(username)[:64] if isinstance(username, str) else ""
-    return f"login:{username}:{client_address()}"
+    return normalize_username(username)[:64] if isinstance(username, str) else ""
 
 
-def login_rate_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def login_limit_key():
+    """Failed sign-ins are counted per username and client address: one mistyping person locks only themselves."""
+    return f"login:{_login_username()}:{client_address()}"
+
+
+def login_username_key():
+    """Failed sign-ins per username from any address: one account's password guessed from many addresses."""
+    return f"login-username:{_login_username()}"
+
+
+def login_address_key():
+    """Failed sign-ins per address for any username: a few likely passwords tried on every account."""
+    return f"login-address:{client_address()}"
+
+
+def _config_limit(name):
+    """A limit read from the app's config on every request, not fixed at import."""
+    return lambda: current_app.config[name]
+
+
+def _failed_sign_in(response):
+    return response.status_code == 401
 
 
 @blp.route("/login")
 class Login(MethodView):
     @public
     @limiter.limit(
-        login_rate_limit,
+        _config_limit("LOGIN_RATE_LIMIT"),
         key_func=login_limit_key,
-        deduct_when=lambda response: response.status_code == 401,
+        deduct_when=_failed_sign_in,
         error_message="Too many failed sign-in attempts for this username; wait and try again.",
+    )
+    @limiter.limit(
+        _config_limit("LOGIN_USERNAME_RATE_LIMIT"),
+        key_func=login_username_key,
+        deduct_when=_failed_sign_in,
+        error_message="Too many failed sign-in attempts for this username; wait a few minutes and try again.",
+    )
+    @limiter.limit(
+        _config_limit("LOGIN_ADDRESS_RATE_LIMIT"),
+        key_func=login_address_key,
+        deduct_when=_failed_sign_in,
+        error_message="Too many failed sign-in attempts from this address; wait a few minutes and try again.",
     )
     @blp.arguments(LoginIn)
     @blp.response(200, LoginOut)
     @blp.alt_response(401, description="Wrong username or password, or a deactivated account.")
-    @blp.alt_response(429, description="Too many failed attempts for this username from this address.")
+    @blp.alt_response(429, description="Too many failed attempts for this username or from this address.")
     def post(self, credentials):
         """Sign in with username and password"""
         user = authenticate(credentials["username"], credentials["password"])

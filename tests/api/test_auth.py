@@ -197,6 +197,65 @@ def test_lockout_is_per_client_address(app, client, make_user, monkeypatch):
     assert sign_in(client, user["username"], user["password"], **elsewhere).status_code == 200
 
 
+# --- spraying: one username from many addresses, many usernames from one address ---
+
+
+def from_address(address):
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_one_username_guessed_from_three_addresses_is_locked_after_the_username_limit(app, client, make_user):
+    assert app.config["LOGIN_USERNAME_RATE_LIMIT"] == "20 per 10 minutes"
+    user = make_user("cashier")
+    other = make_user("cashier")
+    addresses = ["198.51.100.7", "198.51.100.8", "198.51.100.9"]
+
+    # Round robin: no address reaches the per-address limits (10 each at most).
+    answers = [sign_in(client, user["username"], f"guess-{n}", **from_address(addresses[n % 3])).status_code
+               for n in range(30)]
+
+    assert answers == [401] * 20 + [429] * 10
+    locked = sign_in(client, user["username"], user["password"], **from_address("203.0.113.50"))
+    assert "for this username" in assert_error(locked, 429)["message"]
+    assert locked.headers.get("Retry-After")
+    assert user_row(app, user["id"])["last_login_at"] is None
+    # Only that username: another one signs in from one of the same addresses.
+    assert sign_in(client, other["username"], other["password"], **from_address(addresses[0])).status_code == 200
+
+
+def test_many_usernames_from_one_address_are_locked_after_the_address_limit(app, client, make_user):
+    assert app.config["LOGIN_ADDRESS_RATE_LIMIT"] == "15 per 10 minutes"
+    users = [make_user("cashier") for _ in range(20)]
+    spraying = from_address("198.51.100.7")
+
+    answers = [sign_in(client, user["username"], "Sayang123", **spraying).status_code for user in users]
+
+    assert answers == [401] * 15 + [429] * 5
+    locked = sign_in(client, users[0]["username"], users[0]["password"], **spraying)
+    assert "from this address" in assert_error(locked, 429)["message"]
+    # Another address, even for a username that was sprayed, still signs in.
+    for user in (users[0], make_user("supervisor")):
+        assert sign_in(client, user["username"], user["password"], **from_address("203.0.113.50")).status_code == 200
+
+
+def test_the_spraying_limits_count_only_failures_and_are_read_from_config(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_USERNAME_RATE_LIMIT", "2 per 10 minutes")
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_RATE_LIMIT", "3 per 10 minutes")
+    user = make_user("cashier")
+    here = from_address("198.51.100.7")
+
+    for _ in range(3):
+        assert sign_in(client, user["username"], user["password"], **here).status_code == 200
+    assert sign_in(client, user["username"], "guess-1", **here).status_code == 401
+    assert sign_in(client, user["username"], "guess-2", **from_address("198.51.100.8")).status_code == 401
+    assert_error(sign_in(client, user["username"], user["password"], **from_address("198.51.100.9")), 429)
+
+    # The address has one failure (guess-1); two more for other usernames reach its limit of 3.
+    assert sign_in(client, "nobody-1", "guess-3", **here).status_code == 401
+    assert sign_in(client, "nobody-2", "guess-4", **here).status_code == 401
+    assert_error(sign_in(client, "nobody-3", "guess-5", **here), 429)
+
+
 # --- refresh -----------------------------------------------------------------
 
 
