@@ -116,6 +116,8 @@ class Config:
     # slow spraying down while a stranger can lock a real user out for one short window only.
     LOGIN_USERNAME_RATE_LIMIT = env("LOGIN_USERNAME_RATE_LIMIT", "20 per 10 minutes")
     LOGIN_ADDRESS_RATE_LIMIT = env("LOGIN_ADDRESS_RATE_LIMIT", "15 per 10 minutes")
+    # Wrong current passwords per user (changing the password, setting the approval PIN).
+    PASSWORD_CHANGE_RATE_LIMIT = env("PASSWORD_CHANGE_RATE_LIMIT", "5 per 15 minutes")
     PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
     EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))

@@ -4,18 +4,23 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, decode_token, get_jwt
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from jwt.exceptions import PyJWTError
 
 from app.auth import tokens
 from app.auth.approvals import set_pin
-from app.auth.passwords import verify_password
 from app.auth.policy import MANAGERS, STAFF, allow, any_token, public, refresh_token_required
 from app.auth.schemas import AccessTokenOut, LoginIn, LoginOut, LogoutIn, PinIn
 from app.auth.services import authenticate
 from app.extensions import client_address, db, limiter
 from app.users.schemas import PasswordChange, UserOut
-from app.users.services import change_own_password, get_user, normalize_username
+from app.users.services import (
+    WRONG_CURRENT_PASSWORD,
+    change_own_password,
+    confirm_password,
+    get_user,
+    normalize_username,
+)
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Staff sign-in with JWT.")
 
@@ -81,6 +86,28 @@ class Login(MethodView):
         return {**tokens.issue_tokens(user), "user": user}
 
 
+def _current_password_key():
+    return f"current-password:{current_user.id}"
+
+
+def _wrong_current_password(response):
+    """Only a wrong current password counts: not a malformed body, nor a weak new password."""
+    body = response.get_json(silent=True) if response.is_json else None
+    fields = ((body or {}).get("errors") or {}).get("json") or {}
+    return response.status_code == 422 and fields.get("current_password") == [WRONG_CURRENT_PASSWORD]
+
+
+# A stolen access token must not become a way to guess the password behind it:
+# one budget of wrong current passwords per user, for every view that asks for it.
+current_password_limit = limiter.shared_limit(
+    _config_limit("PASSWORD_CHANGE_RATE_LIMIT"),
+    scope="current-password",
+    key_func=_current_password_key,
+    deduct_when=_wrong_current_password,
+    error_message="Too many wrong current passwords; wait and try again.",
+)
+
+
 @blp.route("/refresh")
 class Refresh(MethodView):
     @refresh_token_required
@@ -120,8 +147,10 @@ class Me(MethodView):
 @blp.route("/password")
 class OwnPassword(MethodView):
     @allow(*STAFF)
+    @current_password_limit
     @blp.arguments(PasswordChange)
     @blp.response(200, LoginOut)
+    @blp.alt_response(429, description="Too many wrong current passwords for this user.")
     def post(self, body):
         """Change your own password; other sessions are signed out, new tokens are returned"""
         user = change_own_password(get_user(current_user.id), body["current_password"], body["new_password"])
@@ -131,12 +160,13 @@ class OwnPassword(MethodView):
 @blp.route("/pin")
 class ApprovalPin(MethodView):
     @allow(*MANAGERS)
+    @current_password_limit
     @blp.arguments(PinIn)
     @blp.response(204)
+    @blp.alt_response(429, description="Too many wrong current passwords for this user.")
     def put(self, body):
         """Set your approval PIN: what you type at a till to approve a cashier's void, refund or discount"""
         user = get_user(current_user.id)
-        if not verify_password(user.password_hash, body["current_password"]):
-            abort(422, message="The current password is wrong.", errors={"json": {"current_password": ["Wrong password."]}})
+        confirm_password(user, body["current_password"])
         set_pin(user, body["pin"])
         db.session.commit()

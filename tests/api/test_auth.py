@@ -593,6 +593,67 @@ def test_own_password_change_to_a_guessable_password_is_422_and_changes_nothing(
     assert user_row(app, user["id"]) == before
 
 
+def change_password(client, tokens, current, new="gerobak hujan pelangi"):
+    return client.post("/api/auth/password", headers=bearer(tokens["access_token"]),
+                       json={"current_password": current, "new_password": new})
+
+
+def set_own_pin(client, tokens, current, pin="2468"):
+    return client.put("/api/auth/pin", headers=bearer(tokens["access_token"]), json={"current_password": current, "pin": pin})
+
+
+def test_five_wrong_current_passwords_lock_the_password_change_even_with_the_right_one(app, client, make_user, issued):
+    assert app.config["PASSWORD_CHANGE_RATE_LIMIT"] == "5 per 15 minutes"
+    user = make_user("cashier")
+    other = make_user("cashier")
+    tokens = issued(user)
+    before = user_row(app, user["id"])
+
+    for n in range(5):
+        assert "current_password" in assert_error(change_password(client, tokens, f"guess-{n}"), 422)["errors"]["json"]
+
+    locked = change_password(client, tokens, user["password"])
+
+    assert "wrong current passwords" in assert_error(locked, 429)["message"]
+    assert locked.headers.get("Retry-After")
+    assert user_row(app, user["id"]) == before
+    assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+    # The lock is the user's, not the address's: another user changes theirs.
+    assert change_password(client, issued(other), other["password"]).status_code == 200
+
+
+def test_setting_the_pin_shares_the_wrong_current_password_limit(app, client, make_user, issued):
+    from app.users.models import User as UserModel
+
+    supervisor = make_user("supervisor")
+    tokens = issued(supervisor)
+    before = user_row(app, supervisor["id"])
+
+    for n in range(3):
+        assert_error(set_own_pin(client, tokens, f"guess-{n}"), 422)
+    for n in range(2):
+        assert_error(change_password(client, tokens, f"guess-{n + 3}"), 422)
+
+    assert_error(set_own_pin(client, tokens, supervisor["password"]), 429)
+    assert_error(change_password(client, tokens, supervisor["password"]), 429)
+    assert user_row(app, supervisor["id"]) == before
+    with app.app_context():
+        assert db.session.get(UserModel, supervisor["id"]).pin_hash is None
+
+
+def test_only_a_wrong_current_password_counts_towards_the_limit(app, client, make_user, issued):
+    user = make_user("supervisor")
+    tokens = issued(user)
+
+    for _ in range(6):
+        assert_error(change_password(client, tokens, user["password"], new="password"), 422)  # weak new password
+        assert_error(change_password(client, tokens, "", new="short"), 422)  # a malformed body
+        assert_error(set_own_pin(client, tokens, user["password"], pin="12"), 422)
+
+    assert set_own_pin(client, tokens, user["password"]).status_code == 204
+    assert change_password(client, tokens, user["password"]).status_code == 200
+
+
 def test_own_password_change_needs_an_access_token(app, client, make_user, issued):
     user = make_user("cashier")
     tokens = issued(user)
