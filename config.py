@@ -112,6 +112,12 @@ class Config:
     # Where Snap sends the customer back after paying (optional).
     ORDER_FINISH_URL = env("ORDER_FINISH_URL")
     LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", "10 per minute")
+    # Failed sign-ins for one username from any address, and from one address for any username:
+    # slow spraying down while a stranger can lock a real user out for one short window only.
+    LOGIN_USERNAME_RATE_LIMIT = env("LOGIN_USERNAME_RATE_LIMIT", "20 per 10 minutes")
+    LOGIN_ADDRESS_RATE_LIMIT = env("LOGIN_ADDRESS_RATE_LIMIT", "15 per 10 minutes")
+    # Wrong current passwords per user (changing the password, setting the approval PIN).
+    PASSWORD_CHANGE_RATE_LIMIT = env("PASSWORD_CHANGE_RATE_LIMIT", "5 per 15 minutes")
     PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
     EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))

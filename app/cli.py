@@ -34,6 +34,7 @@ def _read_password(password_stdin):
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_admin(username, full_name, password_stdin):
     """Create an admin. The password comes from stdin or ADMIN_PASSWORD, never a flag."""
+    from app.auth.passwords import WeakPassword
     from app.users.services import create_user, find_by_username
 
     try:
@@ -43,7 +44,10 @@ def create_admin(username, full_name, password_stdin):
     if find_by_username(username) is not None:
         raise click.ClickException(f"The username {username!r} is taken.")
     password = _read_password(password_stdin)
-    user = create_user(username=username, full_name=full_name, role="admin", password=password)
+    try:
+        user = create_user(username=username, full_name=full_name, role="admin", password=password)
+    except WeakPassword as error:
+        raise click.UsageError(f"Password: {' '.join(error.reasons)}") from None
     click.echo(f"Created admin {user.username} (id {user.id}).")
 
 

@@ -27,6 +27,13 @@ def error_response(code, message, errors=None):
 
 
 def register_error_handlers(app):
+    from app.auth.passwords import WeakPassword
+
+    @app.errorhandler(WeakPassword)
+    def weak_password(error):
+        # Raised before anything is changed, by the services that set a password.
+        return error_response(422, f"{error.field} is too weak: {error.reasons[0]}", {"json": {error.field: error.reasons}})
+
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)
     def redis_unavailable(error):

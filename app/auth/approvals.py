@@ -1,8 +1,12 @@
 """A supervisor's PIN at the till: approval for a cashier's void, refund or large discount.
 
-Wrong PINs are counted per approver in Redis; after `MAX_FAILURES` in
-`WINDOW_SECONDS` that approver's PIN is refused (429) until the window passes,
-so a 4-digit PIN cannot be guessed at the counter.
+Wrong PINs are counted per requesting user (the cashier at the till) in
+Redis; after `MAX_FAILURES` in `WINDOW_SECONDS` that cashier's approvals are
+refused (429) until the window passes, so a 4-digit PIN cannot be guessed at
+the counter. The one guessing is locked, not the approver: counting per
+approver let any cashier lock a supervisor's approvals for every till. A right
+PIN does not clear the count, or one known PIN could reset it between guesses
+at another approver's.
 """
 
 from flask_smorest import abort
@@ -21,22 +25,25 @@ def set_pin(user, pin):
     user.pin_hash = hash_password(pin)
 
 
-def verify_approval(approval, action):
-    """The active supervisor or admin who approved `action` with their PIN; 403/429 otherwise."""
+def verify_approval(approval, action, *, requester):
+    """The active supervisor or admin who approved `requester`'s `action` with their PIN; 403/429 otherwise."""
     if not approval:
         abort(403, message=f"A cashier needs a supervisor's approval to {action}.",
               errors={"json": {"approval": ["Required: a supervisor's username and PIN."]}})
-    username = approval["username"].strip().lower()
-    key = _FAILURES_KEY + username
+    key = f"{_FAILURES_KEY}{requester.id}"
     if int(redis_client.get(key) or 0) >= MAX_FAILURES:
-        abort(429, message="Too many wrong PINs for this approver; wait 15 minutes or ask another supervisor.")
-    approver = find_by_username(username)
+        abort(429, message="Too many wrong PINs from your account; wait 15 minutes, "
+                           "or ask a supervisor to do it from their own account.")
+    approver = find_by_username(approval["username"])
     valid = verify_password(approver.pin_hash if approver else None, approval["pin"])
     if not valid or not approver.is_active or approver.role not in MANAGERS:
-        failures = redis_client.incr(key)
-        if failures == 1:
-            redis_client.expire(key, WINDOW_SECONDS)
+        _count_failure(key)
         abort(403, message="The approval was refused: wrong approver or PIN.",
               errors={"json": {"approval": ["Not a supervisor's valid PIN."]}})
-    redis_client.delete(key)
     return approver
+
+
+def _count_failure(key):
+    with redis_client.pipeline() as pipe:
+        # The window starts at the first failure; NX keeps later ones from extending it.
+        pipe.incr(key).expire(key, WINDOW_SECONDS, nx=True).execute()

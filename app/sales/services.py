@@ -124,7 +124,7 @@ def _discount_approver(cashier, priced, store, approval):
     over_limit = priced.discount_idr * pricing.BP > priced.subtotal_idr * store.cashier_discount_limit_bp
     if cashier.role != CASHIER or not over_limit:
         return None
-    return verify_approval(approval, "give a discount above the store's limit").id
+    return verify_approval(approval, "give a discount above the store's limit", requester=cashier).id
 
 
 def _settle(priced, payments):
@@ -313,7 +313,7 @@ def sales_query(store_id, date_from=None, date_to=None, cashier_id=None, custome
 
 
 def _approver_for(user, approval, action):
-    return verify_approval(approval, action).id if user.role == CASHIER else None
+    return verify_approval(approval, action, requester=user).id if user.role == CASHIER else None
 
 
 def void_sale(store_id, sale_id, user, reason, approval=None):

@@ -1,6 +1,7 @@
 """Staff accounts, managed by admins."""
 
 from flask.views import MethodView
+from flask_jwt_extended import current_user
 
 from app.auth.policy import allow
 from app.http import Blueprint
@@ -42,17 +43,17 @@ class UserById(MethodView):
     @allow(ADMIN)
     @blp.arguments(UserUpdate)
     @blp.response(200, UserOut)
-    @blp.alt_response(409, description="The change would leave no active admin.")
+    @blp.alt_response(409, description="The change would leave no active admin, or is to your own role or active flag.")
     def patch(self, changes, user_id):
-        """Change name, role or active flag; deactivating signs the user out everywhere"""
-        return services.update_user(user_id, changes)
+        """Change name, role or active flag (not your own role or flag); deactivating signs the user out everywhere"""
+        return services.update_user(user_id, changes, actor_id=current_user.id)
 
     @allow(ADMIN)
     @blp.response(200, UserOut)
-    @blp.alt_response(409, description="The user is the last active admin.")
+    @blp.alt_response(409, description="The user is the last active admin, or yourself.")
     def delete(self, user_id):
-        """Deactivate (accounts are never deleted: sales and stock history point at them)"""
-        return services.update_user(user_id, {"is_active": False})
+        """Deactivate another user (accounts are never deleted: sales and stock history point at them)"""
+        return services.update_user(user_id, {"is_active": False}, actor_id=current_user.id)
 
 
 @blp.route("/<int:user_id>/password")

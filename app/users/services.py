@@ -3,11 +3,14 @@
 from flask_smorest import abort
 from sqlalchemy import func, or_, select
 
-from app.auth.passwords import hash_password, verify_password
+from app.auth.passwords import check_new_password, hash_password, verify_password
 from app.extensions import db
 from app.models import get_or_404
-from app.stores.models import default_store
+from app.stores.models import Store, default_store
 from app.users.models import ADMIN, User
+
+# The answer to a wrong current password; the limit on guessing it counts exactly these (app/auth/routes.py).
+WRONG_CURRENT_PASSWORD = "Wrong password."
 
 
 def normalize_username(username):
@@ -37,16 +40,20 @@ def get_user(user_id):
     return get_or_404(User, user_id, "user")
 
 
-def create_user(*, username, full_name, role, password, store=None):
+def create_user(*, username, full_name, role, password, store=None, weak_password_allowed=False):
+    """A new active user; raises WeakPassword for a guessable password unless `weak_password_allowed` (demo data)."""
     username = normalize_username(username)
     if find_by_username(username) is not None:
         abort(409, message=f"The username {username!r} is taken.", errors={"json": {"username": ["Already taken."]}})
+    store = store or default_store()
+    if not weak_password_allowed:
+        check_new_password(password, field="password", personal=(username, full_name, store.name))
     user = User(
         username=username,
         full_name=full_name.strip(),
         role=role,
         password_hash=hash_password(password),
-        store_id=(store or default_store()).id,
+        store_id=store.id,
         is_active=True,
     )
     db.session.add(user)
@@ -61,8 +68,11 @@ def _lock_active_admins():
     ).all()
 
 
-def update_user(user_id, changes):
+def update_user(user_id, changes, *, actor_id):
+    """Apply `changes` by the admin `actor_id`, who may not lock themselves out nor leave no admin."""
     user = get_user(user_id)
+    if user.id == actor_id:
+        _refuse_own_lockout(user, changes)
     loses_admin = user.role == ADMIN and user.is_active and (
         changes.get("role", ADMIN) != ADMIN or changes.get("is_active", True) is False
     )
@@ -80,19 +90,42 @@ def update_user(user_id, changes):
     return user
 
 
+def _refuse_own_lockout(user, changes):
+    """Deactivating or demoting oneself is another admin's call: a slip, or a stolen token, would lock the owner out."""
+    if changes.get("is_active") is False:
+        abort(409, message="You cannot deactivate your own account; another admin must do it.",
+              errors={"json": {"is_active": ["Not on your own account."]}})
+    if changes.get("role", user.role) != user.role:
+        abort(409, message="You cannot change your own role; another admin must do it.",
+              errors={"json": {"role": ["Not on your own account."]}})
+
+
 def reset_password(user_id, new_password):
     """An admin sets a new password; every token the user holds stops working."""
     user = get_user(user_id)
+    _check_new_password(user, new_password)
     user.password_hash = hash_password(new_password)
     user.revoke_tokens()
     db.session.commit()
     return user
+
+
+def confirm_password(user, current_password):
+    """422 unless `current_password` is the user's: what a stolen token alone cannot give."""
+    if not verify_password(user.password_hash, current_password):
+        abort(422, message="The current password is wrong.",
+              errors={"json": {"current_password": [WRONG_CURRENT_PASSWORD]}})
 
 
 def change_own_password(user, current_password, new_password):
-    if not verify_password(user.password_hash, current_password):
-        abort(422, message="The current password is wrong.", errors={"json": {"current_password": ["Wrong password."]}})
+    confirm_password(user, current_password)
+    _check_new_password(user, new_password)
     user.password_hash = hash_password(new_password)
     user.revoke_tokens()
     db.session.commit()
     return user
+
+
+def _check_new_password(user, new_password):
+    store = db.session.get(Store, user.store_id)
+    check_new_password(new_password, field="new_password", personal=(user.username, user.full_name, store.name))

@@ -197,6 +197,65 @@ def test_lockout_is_per_client_address(app, client, make_user, monkeypatch):
     assert sign_in(client, user["username"], user["password"], **elsewhere).status_code == 200
 
 
+# --- spraying: one username from many addresses, many usernames from one address ---
+
+
+def from_address(address):
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_one_username_guessed_from_three_addresses_is_locked_after_the_username_limit(app, client, make_user):
+    assert app.config["LOGIN_USERNAME_RATE_LIMIT"] == "20 per 10 minutes"
+    user = make_user("cashier")
+    other = make_user("cashier")
+    addresses = ["198.51.100.7", "198.51.100.8", "198.51.100.9"]
+
+    # Round robin: no address reaches the per-address limits (10 each at most).
+    answers = [sign_in(client, user["username"], f"guess-{n}", **from_address(addresses[n % 3])).status_code
+               for n in range(30)]
+
+    assert answers == [401] * 20 + [429] * 10
+    locked = sign_in(client, user["username"], user["password"], **from_address("203.0.113.50"))
+    assert "for this username" in assert_error(locked, 429)["message"]
+    assert locked.headers.get("Retry-After")
+    assert user_row(app, user["id"])["last_login_at"] is None
+    # Only that username: another one signs in from one of the same addresses.
+    assert sign_in(client, other["username"], other["password"], **from_address(addresses[0])).status_code == 200
+
+
+def test_many_usernames_from_one_address_are_locked_after_the_address_limit(app, client, make_user):
+    assert app.config["LOGIN_ADDRESS_RATE_LIMIT"] == "15 per 10 minutes"
+    users = [make_user("cashier") for _ in range(20)]
+    spraying = from_address("198.51.100.7")
+
+    answers = [sign_in(client, user["username"], "Sayang123", **spraying).status_code for user in users]
+
+    assert answers == [401] * 15 + [429] * 5
+    locked = sign_in(client, users[0]["username"], users[0]["password"], **spraying)
+    assert "from this address" in assert_error(locked, 429)["message"]
+    # Another address, even for a username that was sprayed, still signs in.
+    for user in (users[0], make_user("supervisor")):
+        assert sign_in(client, user["username"], user["password"], **from_address("203.0.113.50")).status_code == 200
+
+
+def test_the_spraying_limits_count_only_failures_and_are_read_from_config(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_USERNAME_RATE_LIMIT", "2 per 10 minutes")
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_RATE_LIMIT", "3 per 10 minutes")
+    user = make_user("cashier")
+    here = from_address("198.51.100.7")
+
+    for _ in range(3):
+        assert sign_in(client, user["username"], user["password"], **here).status_code == 200
+    assert sign_in(client, user["username"], "guess-1", **here).status_code == 401
+    assert sign_in(client, user["username"], "guess-2", **from_address("198.51.100.8")).status_code == 401
+    assert_error(sign_in(client, user["username"], user["password"], **from_address("198.51.100.9")), 429)
+
+    # The address has one failure (guess-1); two more for other usernames reach its limit of 3.
+    assert sign_in(client, "nobody-1", "guess-3", **here).status_code == 401
+    assert sign_in(client, "nobody-2", "guess-4", **here).status_code == 401
+    assert_error(sign_in(client, "nobody-3", "guess-5", **here), 429)
+
+
 # --- refresh -----------------------------------------------------------------
 
 
@@ -516,6 +575,83 @@ def test_own_password_change_with_bad_input_is_422_and_changes_nothing(app, clie
     assert after["password_hash"] == before["password_hash"]
     assert after["token_version"] == before["token_version"]
     assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+
+
+@pytest.mark.parametrize("password", ["12345678", "password", "aaaaaaaa", "        ", "Passw0rd", "kasir.satu.1"])
+def test_own_password_change_to_a_guessable_password_is_422_and_changes_nothing(app, client, make_user, issued,
+                                                                                 password):
+    user = make_user("cashier", username="kasir.satu")
+    tokens = issued(user)
+    before = user_row(app, user["id"])
+
+    response = client.post("/api/auth/password", headers=bearer(tokens["access_token"]),
+                           json={"current_password": user["password"], "new_password": password})
+
+    body = assert_error(response, 422)
+    assert set(body["errors"]["json"]) == {"new_password"}
+    assert "new_password" in body["message"]
+    assert user_row(app, user["id"]) == before
+
+
+def change_password(client, tokens, current, new="gerobak hujan pelangi"):
+    return client.post("/api/auth/password", headers=bearer(tokens["access_token"]),
+                       json={"current_password": current, "new_password": new})
+
+
+def set_own_pin(client, tokens, current, pin="2468"):
+    return client.put("/api/auth/pin", headers=bearer(tokens["access_token"]), json={"current_password": current, "pin": pin})
+
+
+def test_five_wrong_current_passwords_lock_the_password_change_even_with_the_right_one(app, client, make_user, issued):
+    assert app.config["PASSWORD_CHANGE_RATE_LIMIT"] == "5 per 15 minutes"
+    user = make_user("cashier")
+    other = make_user("cashier")
+    tokens = issued(user)
+    before = user_row(app, user["id"])
+
+    for n in range(5):
+        assert "current_password" in assert_error(change_password(client, tokens, f"guess-{n}"), 422)["errors"]["json"]
+
+    locked = change_password(client, tokens, user["password"])
+
+    assert "wrong current passwords" in assert_error(locked, 429)["message"]
+    assert locked.headers.get("Retry-After")
+    assert user_row(app, user["id"]) == before
+    assert client.get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+    # The lock is the user's, not the address's: another user changes theirs.
+    assert change_password(client, issued(other), other["password"]).status_code == 200
+
+
+def test_setting_the_pin_shares_the_wrong_current_password_limit(app, client, make_user, issued):
+    from app.users.models import User as UserModel
+
+    supervisor = make_user("supervisor")
+    tokens = issued(supervisor)
+    before = user_row(app, supervisor["id"])
+
+    for n in range(3):
+        assert_error(set_own_pin(client, tokens, f"guess-{n}"), 422)
+    for n in range(2):
+        assert_error(change_password(client, tokens, f"guess-{n + 3}"), 422)
+
+    assert_error(set_own_pin(client, tokens, supervisor["password"]), 429)
+    assert_error(change_password(client, tokens, supervisor["password"]), 429)
+    assert user_row(app, supervisor["id"]) == before
+    with app.app_context():
+        assert db.session.get(UserModel, supervisor["id"]).pin_hash is None
+
+
+def test_only_a_wrong_current_password_counts_towards_the_limit(app, client, make_user, issued):
+    user = make_user("supervisor")
+    tokens = issued(user)
+
+    for _ in range(6):
+        assert_error(change_password(client, tokens, user["password"], new="password"), 422)  # weak new password
+        assert_error(change_password(client, tokens, "", new="short"), 422)  # a malformed body
+        assert_error(set_own_pin(client, tokens, user["password"], pin="12"), 422)
+
+    assert set_own_pin(client, tokens, user["password"]).status_code == 204
+    assert change_password(client, tokens, user["password"]).status_code == 200
 
 
 def test_own_password_change_needs_an_access_token(app, client, make_user, issued):

@@ -178,28 +178,52 @@ def test_a_supervisor_s_own_void_records_no_approver(app, client, make_user, aut
     assert (row["voided_by_id"], row["void_approved_by_id"]) == (supervisor["id"], None)
 
 
-def test_a_wrong_pin_is_403_and_five_wrong_pins_lock_the_approver_out(app, client, manager, cashier, coffee,
-                                                                      supervisor_with_pin, make_user):
+def test_five_wrong_pins_lock_the_cashier_who_guessed_not_the_approver(app, client, manager, cashier, coffee,
+                                                                       supervisor_with_pin, make_user, auth_headers):
     sale = sold(client, cashier, [(coffee["id"], 2)])
     before = counts(app)
     wrong = {"username": supervisor_with_pin["username"], "pin": "0000"}
+    right = {"username": supervisor_with_pin["username"], "pin": "1234"}
 
     for _ in range(5):
         assert "approval" in assert_error(void(client, cashier, sale["id"], approval=wrong), 403)["errors"]["json"]
 
-    locked = void(client, cashier, sale["id"], approval={"username": supervisor_with_pin["username"], "pin": "1234"})
-
-    assert "Too many wrong PINs" in assert_error(locked, 429)["message"]
+    # The cashier who guessed is refused, even with the right PIN or another supervisor's.
+    locked = void(client, cashier, sale["id"], approval=right)
+    assert "Too many wrong PINs from your account" in assert_error(locked, 429)["message"]
+    other = make_user("supervisor")
+    give_pin(app, other, "5678")
+    assert_error(void(client, cashier, sale["id"], approval={"username": other["username"], "pin": "5678"}), 429)
     assert counts(app) == before
     assert sale_row(app, sale["id"])["status"] == "completed"
     assert stock_of(app, coffee["id"]) == 8
 
-    # Only that approver is locked: another supervisor's PIN still works.
-    other = make_user("supervisor")
-    give_pin(app, other, "5678")
-    approved = void(client, cashier, sale["id"], approval={"username": other["username"], "pin": "5678"})
+    # The supervisor is not locked: another cashier's void with the right PIN is approved.
+    colleague_user = make_user("cashier")
+    colleague = auth_headers(user=colleague_user)
+    approved = void(client, colleague, sale["id"], approval=right)
     assert approved.status_code == 200, approved.get_json()
-    assert sale_row(app, sale["id"])["void_approved_by_id"] == other["id"]
+    row = sale_row(app, sale["id"])
+    assert (row["status"], row["voided_by_id"], row["void_approved_by_id"]) == (
+        "voided", colleague_user["id"], supervisor_with_pin["id"])
+    assert stock_of(app, coffee["id"]) == 10
+
+
+def test_a_right_pin_does_not_clear_the_cashier_s_wrong_ones(app, client, manager, cashier, coffee,
+                                                             supervisor_with_pin, make_user):
+    # Otherwise a cashier who knows one PIN could guess another approver's without end.
+    admin = make_user("admin")
+    give_pin(app, admin, "97531")
+    sales = [sold(client, cashier, [(coffee["id"], 1)]) for _ in range(3)]
+
+    for _ in range(4):
+        assert_error(void(client, cashier, sales[0]["id"], approval={"username": admin["username"], "pin": "0000"}), 403)
+    right = {"username": supervisor_with_pin["username"], "pin": "1234"}
+    assert void(client, cashier, sales[0]["id"], approval=right).status_code == 200
+    assert_error(void(client, cashier, sales[1]["id"], approval={"username": admin["username"], "pin": "1111"}), 403)
+
+    assert_error(void(client, cashier, sales[2]["id"], approval=right), 429)
+    assert sale_row(app, sales[2]["id"])["status"] == "completed"
 
 
 @pytest.mark.parametrize("approver_role, active", [("cashier", True), ("supervisor", False)])

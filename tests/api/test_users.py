@@ -137,6 +137,69 @@ def test_create_without_a_required_field_is_422(app, client, auth_headers, missi
     assert user_count(app) == before
 
 
+# --- guessable passwords (NIST SP 800-63B: a list of known-bad ones and a strength estimate) ---
+
+
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("12345678", "top-10 common password"),
+        ("password", "top-10 common password"),
+        ("aaaaaaaa", "Repeats"),
+        ("        ", "Repeats"),
+        ("Passw0rd", "similar to a commonly used password"),
+    ],
+    ids=["digits", "password", "repeated letter", "eight spaces", "leet"],
+)
+def test_create_with_a_guessable_password_is_422_saying_why_and_creates_nothing(app, client, auth_headers,
+                                                                                  password, reason):
+    headers = auth_headers("admin")
+    before = user_rows(app)
+
+    response = client.post("/api/users", headers=headers, json={**NEW_CASHIER, "password": password})
+
+    body = assert_error(response, 422)
+    reasons = body["errors"]["json"]["password"]
+    assert reason in reasons[0]
+    assert "password" in body["message"] and reason in body["message"]
+    assert user_rows(app) == before
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["DewiKasir2026", "kasir.dua.2026", "TokoUtama2026", "Warung2026!"],
+    ids=["full name", "username", "store name", "shop word"],
+)
+def test_create_with_the_user_s_store_s_or_shop_s_words_is_422(app, client, auth_headers, password):
+    headers = auth_headers("admin")
+    before = user_count(app)
+
+    response = client.post("/api/users", headers=headers, json={**NEW_CASHIER, "password": password})
+
+    assert "name" in assert_error(response, 422)["errors"]["json"]["password"][0]
+    assert user_count(app) == before
+
+
+def test_create_with_a_passphrase_is_201(app, client, auth_headers):
+    response = client.post("/api/users", headers=auth_headers("admin"),
+                           json={**NEW_CASHIER, "password": "gerobak hujan pelangi"})
+
+    assert response.status_code == 201, response.get_json()
+    assert "kasir.dua" in user_rows(app)
+
+
+def test_reset_to_a_guessable_password_is_422_and_changes_nothing(app, client, auth_headers, make_user):
+    headers = auth_headers("admin")
+    cashier = make_user("cashier", username="budi", full_name="Budi Santoso")
+    before = row_by_id(app, cashier["id"])
+
+    for password in ("password1", "budisantoso", "qwertyuiop"):
+        response = client.post(f"/api/users/{cashier['id']}/password", headers=headers, json={"new_password": password})
+        assert assert_error(response, 422)["errors"]["json"]["new_password"]
+
+    assert row_by_id(app, cashier["id"]) == before
+
+
 # --- list -----------------------------------------------------------------------
 
 
@@ -448,16 +511,39 @@ def test_with_two_admins_one_can_be_demoted_but_then_not_the_other(app, client, 
     assert row_by_id(app, first["id"])["is_active"] is True
 
 
-def test_an_admin_may_deactivate_themselves_when_another_admin_remains(app, client, make_user, auth_headers):
+@pytest.mark.parametrize(
+    "method, body",
+    [("delete", None), ("patch", {"is_active": False}), ("patch", {"role": "supervisor"}),
+     ("patch", {"role": "cashier", "full_name": "Renamed Too"})],
+    ids=["delete", "deactivate", "demote", "demote and rename"],
+)
+def test_an_admin_cannot_deactivate_or_demote_themselves_even_with_another_admin(app, client, make_user,
+                                                                                 auth_headers, method, body):
+    first = make_user("admin")
+    make_user("admin")
+    headers = auth_headers(user=first)
+    before = user_rows(app)
+
+    response = getattr(client, method)(f"/api/users/{first['id']}", headers=headers, json=body)
+
+    assert "your own" in assert_error(response, 409)["message"]
+    assert user_rows(app) == before
+    assert row_by_id(app, first["id"])["is_active"] is True
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+def test_another_admin_may_deactivate_or_demote_an_admin(app, client, make_user, auth_headers):
     first = make_user("admin")
     second = make_user("admin")
-    headers = auth_headers(user=first)
+    third = make_user("admin")
+    headers = auth_headers(user=second)
 
+    assert client.patch(f"/api/users/{third['id']}", headers=headers, json={"role": "supervisor"}).status_code == 200
     assert client.delete(f"/api/users/{first['id']}", headers=headers).status_code == 200
 
     assert row_by_id(app, first["id"])["is_active"] is False
-    assert row_by_id(app, second["id"])["is_active"] is True
-    assert_error(client.get("/api/auth/me", headers=headers), 401)
+    assert row_by_id(app, third["id"])["role"] == "supervisor"
+    assert row_by_id(app, second["id"])["role"] == "admin"
 
 
 @pytest.mark.parametrize("round_number", range(3))

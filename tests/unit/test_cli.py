@@ -89,6 +89,16 @@ def test_create_admin_with_a_bad_password_length_is_a_usage_error(app, runner, p
     assert users(app) == {}
 
 
+@pytest.mark.parametrize("password", ["12345678", "password", "Passw0rd", "owner12345"])
+def test_create_admin_with_a_guessable_password_is_a_usage_error_saying_why(app, runner, password):
+    result = create_admin(runner, "--username", "owner", "--password-stdin", input=password + "\n")
+
+    assert result.exit_code == 2, result.output
+    assert "Password:" in result.output
+    assert "common" in result.output or "guess" in result.output or "name" in result.output
+    assert users(app) == {}
+
+
 @pytest.mark.parametrize("username", ["a", "has space", "-dash", "kasir@toko"])
 def test_create_admin_with_a_bad_username_is_a_usage_error(app, runner, username):
     result = create_admin(runner, "--username", username, "--password-stdin", input="a-strong-password\n")
