@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, one_of
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of
 
 ORDER_STATUSES = ("pending", "paid", "preparing", "ready", "completed", "expired", "cancelled", "failed")
 FULFILMENT = {"paid": "preparing", "preparing": "ready", "ready": "completed"}
@@ -75,7 +75,7 @@ class Order(TimestampMixin, db.Model):
 
 class OrderItem(db.Model):
     __tablename__ = "order_items"
-    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
