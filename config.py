@@ -103,7 +103,18 @@ class Config:
     )
     MIDTRANS_NOTIFICATION_URL = env("MIDTRANS_NOTIFICATION_URL")
 
+    # An order holds its stock this long after placing; starting a payment extends it to
+    # ORDER_PAYMENT_TTL_MINUTES after placing (never shortens it).
+    ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 10)
     ORDER_PAYMENT_TTL_MINUTES = env_int("ORDER_PAYMENT_TTL_MINUTES", 30)
+    # Unpaid online orders together hold at most this percent of a product's stock at a store
+    # (rounded down); the rest is always the till's.
+    ONLINE_HOLD_MAX_PERCENT = env_int("ONLINE_HOLD_MAX_PERCENT", 50)
+    # One client address's unpaid orders hold at most this percent of a product's stock (rounded up).
+    ONLINE_HOLD_MAX_PERCENT_PER_CLIENT = env_int("ONLINE_HOLD_MAX_PERCENT_PER_CLIENT", 25)
+    # Unpaid orders open at once per client address and per phone number; one more is 429.
+    ORDER_MAX_PENDING_PER_ADDRESS = env_int("ORDER_MAX_PENDING_PER_ADDRESS", 3)
+    ORDER_MAX_PENDING_PER_PHONE = env_int("ORDER_MAX_PENDING_PER_PHONE", 2)
     RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 120)
     # Payments still open this long after their last news are asked about at Midtrans.
     PAYMENT_RECONCILE_GRACE_SECONDS = env_int("PAYMENT_RECONCILE_GRACE_SECONDS", 60)

@@ -34,6 +34,12 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# Table options of every table whose ids the API hands out: on SQLite an id is never given
+# again once its row is deleted (AUTOINCREMENT), as PostgreSQL's sequences never give one twice.
+# Without it SQLite reuses the highest id, and a till holding an old cart id closed another's cart.
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

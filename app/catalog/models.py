@@ -10,12 +10,12 @@ from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, I
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime
 
 
 class Category(TimestampMixin, db.Model):
     __tablename__ = "categories"
-    __table_args__ = (Index("uq_categories_name_lower", func.lower("name"), unique=True),)
+    __table_args__ = (Index("uq_categories_name_lower", func.lower("name"), unique=True), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -29,6 +29,7 @@ class Product(TimestampMixin, db.Model):
         CheckConstraint("price_idr >= 0", name="price_not_negative"),
         CheckConstraint("cost_idr IS NULL OR cost_idr >= 0", name="cost_not_negative"),
         CheckConstraint("low_stock_threshold >= 0", name="threshold_not_negative"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +53,7 @@ class ProductImport(TimestampMixin, db.Model):
     """A CSV of products uploaded by a manager, applied by a Celery task."""
 
     __tablename__ = "product_imports"
-    __table_args__ = (CheckConstraint("status IN ('pending', 'done', 'failed')", name="status_known"),)
+    __table_args__ = (CheckConstraint("status IN ('pending', 'done', 'failed')", name="status_known"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime
 
 
 class Customer(TimestampMixin, db.Model):
@@ -14,6 +14,7 @@ class Customer(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("total_spent_idr >= 0", name="total_spent_not_negative"),
         CheckConstraint("purchase_count >= 0", name="purchase_count_not_negative"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, one_of, utcnow
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of, utcnow
 from app.users.models import User
 
 # Why stock moved. The first two can be entered by people (adjustments);
@@ -51,6 +51,7 @@ class StockMovement(db.Model):
         ),
         Index("ix_stock_movements_product_store_id", "product_id", "store_id", "id"),
         Index("ix_stock_movements_reference", "reference"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -74,6 +75,7 @@ class StockTake(TimestampMixin, db.Model):
     __tablename__ = "stock_takes"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'applied', 'failed')", name="status_known"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, one_of
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of
 
 ORDER_STATUSES = ("pending", "paid", "preparing", "ready", "completed", "expired", "cancelled", "failed")
 FULFILMENT = {"paid": "preparing", "preparing": "ready", "ready": "completed"}
@@ -39,6 +39,8 @@ class Order(TimestampMixin, db.Model):
         Index("ix_orders_store_status_expires", "store_id", "status", "expires_at"),
         Index("ix_orders_store_created", "store_id", "created_at"),
         Index("ix_orders_store_paid", "store_id", "paid_at"),
+        # Unpaid orders per client address (app/orders/holds.py).
+        Index("ix_orders_client_address_status", "client_address", "status"),
     )
 
     # Unguessable: holding the id is what lets a customer pay and follow the order.
@@ -48,6 +50,8 @@ class Order(TimestampMixin, db.Model):
     payment_status: Mapped[str] = mapped_column(String(20), default="none")
     customer_name: Mapped[str] = mapped_column(String(120))
     customer_phone: Mapped[str] = mapped_column(String(20), index=True)
+    # Who placed it (app.extensions.client_address); null for orders placed before it was kept.
+    client_address: Mapped[str | None] = mapped_column(String(64))
     customer_email: Mapped[str | None] = mapped_column(String(254))
     # Linked when the order is paid (customers are not created for unpaid orders).
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -71,7 +75,7 @@ class Order(TimestampMixin, db.Model):
 
 class OrderItem(db.Model):
     __tablename__ = "order_items"
-    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)

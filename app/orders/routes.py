@@ -66,16 +66,22 @@ class Orders(MethodView):
     @idempotent("orders.create", replay=_replay_order, scope_by_user=False)
     @orders.arguments(OrderIn)
     @orders.response(201, OrderOut)
-    @orders.alt_response(409, description="Not enough stock (errors.stock names each product).")
+    @orders.alt_response(409, description="Not enough stock (errors.stock names each product), or more than "
+                         "unpaid online orders may hold (errors.json.items.<line>.qty says how many can be ordered).")
     @orders.alt_response(422, description="Invalid input, a product not on the menu, or over the per-product cap.")
-    @orders.alt_response(429, description="Too many orders from this address.")
+    @orders.alt_response(429, description="Too many requests from this address, or too many unpaid orders from "
+                         "this address or phone number.")
     def post(self, data):
         """Place an order from the menu; its stock is reserved until it is paid or expires
 
         The id returned is an unguessable UUID: it is what lets the customer
-        pay (`POST /api/payments/{id}/create`) and follow the order.
+        pay (`POST /api/payments/{id}/create`) and follow the order. The stock
+        is held for a short while (`expires_at`) until a payment is started,
+        which extends it. Unpaid orders may hold only part of each product's
+        stock (the rest stays with the counter), one client address only a
+        smaller part, and an address or phone number only a few unpaid orders.
         """
-        response = jsonify(services.place_order(current_store_id(), data))
+        response = jsonify(services.place_order(current_store_id(), data, client_address()))
         response.status_code = 201
         return response
 

@@ -1,7 +1,7 @@
 """What the online ordering API reads and writes."""
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.customers.schemas import Email, Phone
 from app.fields import Text, Trimmed
@@ -33,11 +33,13 @@ class OrderIn(Schema):
     items = fields.List(fields.Nested(OrderItemIn), required=True, validate=validate.Length(min=1, max=MAX_ORDER_LINES))
     note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=500))
 
-    @validates("items")
-    def _one_line_per_product(self, items, **kwargs):
-        ids = [item["product_id"] for item in items]
+    @validates_schema(skip_on_field_errors=True)
+    def _one_line_per_product(self, data, **kwargs):
+        # Only once every line has loaded: a line that failed is missing its fields, and its errors
+        # (keyed by line index) must not be mixed with a message for the whole list.
+        ids = [item["product_id"] for item in data["items"]]
         if len(ids) != len(set(ids)):
-            raise ValidationError("List each product once, with its quantity.")
+            raise ValidationError("List each product once, with its quantity.", "items")
 
 
 class OrderItemOut(Schema):
@@ -121,7 +123,8 @@ class MenuProduct(Schema):
     name = fields.Str()
     description = fields.Str(allow_none=True)
     price_idr = fields.Int()
-    available = fields.Int(metadata={"description": "Units that can be ordered now."})
+    available = fields.Int(metadata={"description": "Units that can be ordered online now (unpaid online orders "
+                                                     "may hold only part of the stock; the rest is the counter's)."})
     is_available = fields.Bool()
 
 

@@ -21,6 +21,7 @@ from app.customers.models import Customer
 from app.extensions import db
 from app.inventory.services import InsufficientStock, StockChange, abort_insufficient, apply_stock_changes, with_stock
 from app.models import utcnow
+from app.orders import holds
 from app.orders.models import FULFILMENT, Order, OrderItem
 from app.orders.schemas import OrderOut
 from app.sales import pricing
@@ -40,8 +41,11 @@ def menu(store_id):
         .order_by(Product.name)
     ).all()
     categories = {c.id: c for c in db.session.scalars(select(Category).order_by(Category.sort_order, Category.name))}
+    held = holds.held_by_unpaid_orders(store_id)
     grouped = {}
     for product in products:
+        # What an online customer may order now: the counter's share of the stock is not on offer.
+        available = holds.orderable_online(product.stock or 0, held.get(product.id, (0, 0))[0])
         grouped.setdefault(product.category_id, []).append(
             {
                 "id": product.id,
@@ -49,8 +53,8 @@ def menu(store_id):
                 "name": product.name,
                 "description": product.description,
                 "price_idr": product.price_idr,
-                "available": product.stock or 0,
-                "is_available": (product.stock or 0) > 0,
+                "available": available,
+                "is_available": available > 0,
             }
         )
     ordered = [(cid, c.name) for cid, c in categories.items() if cid in grouped]
@@ -76,8 +80,12 @@ def _load_products(items):
     return products
 
 
-def place_order(store_id, data):
-    """Price the order from our own prices, reserve its stock, and return its body."""
+def place_order(store_id, data, client_address):
+    """Price the order from our own prices, reserve its stock within the online share, and return its body.
+
+    The stock is held for ORDER_HOLD_MINUTES; starting a payment extends it
+    (app/payments/attempts.py). The limits are in app/orders/holds.py.
+    """
     products = _load_products(data["items"])
     store = db.session.get(Store, store_id)
     priced = pricing.price_sale(
@@ -87,6 +95,12 @@ def place_order(store_id, data):
     if priced.total_idr <= 0:
         abort(422, message="The order's total is zero; nothing to pay.")
     customer = data["customer"]
+    try:
+        holds.check_pending_caps(client_address, customer["phone"])
+    except holds.TooManyPendingOrders as error:
+        db.session.rollback()
+        abort(429, message=str(error))
+    placed_at = utcnow()
     order = Order(
         id=uuid.uuid4(),
         store_id=store_id,
@@ -95,6 +109,7 @@ def place_order(store_id, data):
         customer_name=customer["name"],
         customer_phone=customer["phone"],
         customer_email=customer.get("email"),
+        client_address=client_address,
         note=data.get("note") or None,
         subtotal_idr=priced.subtotal_idr,
         service_charge_idr=priced.service_charge_idr,
@@ -104,7 +119,8 @@ def place_order(store_id, data):
         total_idr=priced.total_idr,
         refunded_idr=0,
         stock_reserved=True,
-        expires_at=utcnow() + timedelta(minutes=current_app.config["ORDER_PAYMENT_TTL_MINUTES"]),
+        created_at=placed_at,
+        expires_at=placed_at + timedelta(minutes=current_app.config["ORDER_HOLD_MINUTES"]),
         items=[
             OrderItem(
                 product_id=line.product_id,
@@ -126,14 +142,24 @@ def place_order(store_id, data):
             reason="online_order",
             reference=f"order:{order.id}",
         )
+        holds.check_online_share(store_id, order, client_address)  # the stock rows are locked now
     except InsufficientStock as error:
         db.session.rollback()
         abort_insufficient(error)
+    except holds.OnlineShareExceeded as error:
+        db.session.rollback()
+        _abort_over_share(error)
     idempotency.complete(order.id, 201)
     body = _order_out.dump(order)
     db.session.commit()
     log.info("order_placed order_id=%s total_idr=%s", order.id, order.total_idr)
     return body
+
+
+def _abort_over_share(error):
+    messages = {line.index: holds.describe(line) for line in error.lines}
+    abort(409, message=" ".join(messages.values()),
+          errors={"json": {"items": {index: {"qty": [message]} for index, message in messages.items()}}})
 
 
 # Reading

@@ -41,6 +41,7 @@ def start_payment(order_id):
         abort(409, message=f"The order is {order.status}; there is nothing to pay.")
     if order.expires_at <= utcnow():
         abort(409, message="The order's time to pay has run out; place it again.")
+    _hold_for_payment(order)
     latest = latest_attempt(order.id)
     if latest is not None and _still_usable(latest):
         idempotency.complete(latest.id, 201)
@@ -66,6 +67,18 @@ def start_payment(order_id):
     db.session.commit()
     log.info("payment_attempt_started order_id=%s attempt=%s", order.id, number)
     return attempt.id, True
+
+
+def _hold_for_payment(order):
+    """A payment is starting: the order keeps its stock until ORDER_PAYMENT_TTL_MINUTES after it was placed.
+
+    Placing holds the stock only briefly (ORDER_HOLD_MINUTES, app/orders/holds.py);
+    the customer who goes on to pay gets the full time. Never shortened. The
+    Snap expiry follows (`snap_params` and the token's expiry use `expires_at`).
+    """
+    extended = order.created_at + timedelta(minutes=current_app.config["ORDER_PAYMENT_TTL_MINUTES"])
+    if extended > order.expires_at:
+        order.expires_at = extended
 
 
 def _still_usable(attempt):

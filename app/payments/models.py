@@ -12,7 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, I
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, one_of, utcnow
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of, utcnow
 
 ATTEMPT_STATUSES = (
     "creating", "pending", "paid", "challenge", "failed", "expired", "cancelled", "refunded", "partially_refunded",
@@ -29,6 +29,7 @@ class PaymentAttempt(TimestampMixin, db.Model):
         CheckConstraint("refunded_idr >= 0 AND refunded_idr <= amount_idr", name="refund_within_amount"),
         Index("uq_payment_attempts_order_attempt", "order_id", "attempt_no", unique=True),
         Index("ix_payment_attempts_status_updated", "status", "updated_at"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +59,7 @@ class WebhookLog(db.Model):
     __table_args__ = (
         CheckConstraint(one_of("processing_status", WEBHOOK_STATES), name="processing_status_known"),
         Index("ix_webhook_logs_status_received", "processing_status", "received_at"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -78,6 +80,7 @@ class PaymentEvent(db.Model):
     """Money moving after payment: refunds, chargebacks, reversals, payments that arrived too late."""
 
     __tablename__ = "payment_events"
+    __table_args__ = NO_ID_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("payment_attempts.id"), index=True)

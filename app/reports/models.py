@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Int
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import UTCDateTime, one_of, utcnow
+from app.models import NO_ID_REUSE, UTCDateTime, one_of, utcnow
 
 CHANNELS = ("pos", "online")
 EXPORT_REPORTS = ("sales_detail", "items_sold", "stock_movements", "best_sellers")
@@ -84,6 +84,7 @@ class ReportExport(db.Model):
         CheckConstraint(one_of("status", EXPORT_STATUSES), name="status_known"),
         CheckConstraint("format IN ('csv', 'xlsx')", name="format_known"),
         Index("ix_report_exports_status_created", "status", "created_at"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

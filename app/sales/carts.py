@@ -5,7 +5,10 @@ and prices are those of the moment of checkout. Its content is validated as
 the checkout would validate it (known, active products; discounts that fit
 the lines; a customer that exists), so what is resumed can be checked out.
 Checkout with `cart_id` deletes the cart in the sale's transaction, which is
-what stops one cart from being sold twice from two tills.
+what stops one cart from being sold twice from two tills. A till checks out
+only the cart it holds: the one its user resumed last, or parked if nobody
+has resumed it since; resuming on another till takes the cart over. Any other
+`cart_id` refuses the checkout (409) and deletes nothing.
 """
 
 from dataclasses import dataclass, field
@@ -98,7 +101,7 @@ def resume_cart(store_id, cart_id, user_id):
     """Record who resumed it and when; returns it with today's product details.
 
     Resuming again (the first till closed, say) is allowed and records the
-    newer till; only one checkout of it can succeed.
+    newer till, which then holds it: only that till's checkout closes it.
     """
     cart = db.session.scalars(
         update(Cart)

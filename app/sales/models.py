@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime, one_of, utcnow
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of, utcnow
 
 TENDERS = ("cash", "card", "qris", "transfer")
 SALE_STATUSES = ("completed", "partially_refunded", "refunded", "voided")
@@ -48,6 +48,7 @@ class Sale(db.Model):
         CheckConstraint("refunded_idr >= 0 AND refunded_idr <= total_idr", name="refund_within_total"),
         Index("ix_sales_store_created", "store_id", "created_at"),
         Index("ix_sales_store_business_date", "store_id", "business_date"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True)
@@ -96,6 +97,7 @@ class SaleItem(db.Model):
         CheckConstraint("line_discount_idr >= 0 AND sale_discount_share_idr >= 0", name="discounts_not_negative"),
         CheckConstraint("total_share_idr >= 0", name="share_not_negative"),
         Index("ix_sale_items_product", "product_id"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True)
@@ -119,6 +121,7 @@ class SalePayment(db.Model):
     __table_args__ = (
         CheckConstraint(one_of("method", TENDERS), name="method_known"),
         CheckConstraint("amount_idr > 0", name="amount_positive"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True)
@@ -144,6 +147,7 @@ class Refund(db.Model):
     __table_args__ = (
         CheckConstraint("amount_idr >= 0", name="amount_not_negative"),
         CheckConstraint(one_of("method", TENDERS), name="method_known"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True)
@@ -162,7 +166,7 @@ class Refund(db.Model):
 
 class RefundItem(db.Model):
     __tablename__ = "refund_items"
-    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True)
     refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), index=True)
@@ -176,6 +180,7 @@ class Cart(TimestampMixin, db.Model):
     """A parked cart: the till's screen saved so the queue can move, resumed on any till."""
 
     __tablename__ = "carts"
+    __table_args__ = NO_ID_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

@@ -56,7 +56,9 @@ class CheckoutIn(DiscountMixin):
     customer_id = IntId(allow_none=True)
     note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
     approval = fields.Nested(ApprovalIn, metadata={"description": "A supervisor's PIN, for a cashier's discount above the store's limit."})
-    cart_id = IntId(metadata={"description": "The parked cart being checked out; it is removed with the sale."})
+    cart_id = IntId(metadata={"description": "The parked cart being checked out; it is removed with the sale. "
+                              "Only the cart this user resumed last (or parked, if not resumed since); "
+                              "any other is 409 and nothing is sold."})
 
 
 class PersonOut(Schema):

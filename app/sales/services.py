@@ -10,7 +10,7 @@ possible.
 from typing import NamedTuple
 
 from flask_smorest import abort
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 
 from app import idempotency
 from app.auth.approvals import verify_approval
@@ -195,7 +195,7 @@ def checkout(store_id, cashier, data):
     for item, item_id in zip(items, item_ids):
         item["id"] = item_id
     if data.get("cart_id") is not None:
-        _remove_cart(store_id, data["cart_id"])
+        _remove_cart(store_id, data["cart_id"], cashier.id)
     _take_stock(store_id, sale["id"], items, cashier.id)
     body = _new_sale_body(sale, cashier, customer, items, payments)  # before the commit expires `customer`
     db.session.commit()
@@ -246,10 +246,24 @@ def _record_purchase(customer_id, total_idr):
     return customer
 
 
-def _remove_cart(store_id, cart_id):
-    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount
+def _remove_cart(store_id, cart_id, user_id):
+    """Close the parked cart this till is checking out, in the sale's transaction.
+
+    A till closes only the cart it holds: the one its user last resumed, or
+    parked if nobody has resumed it since (app/sales/carts.py). Any other id
+    (a cart another till has resumed since, another cashier's cart, one
+    already checked out) refuses the whole checkout: deleting a cart someone
+    else is serving is worse than asking this till to try again.
+    """
+    holder = func.coalesce(Cart.resumed_by_id, Cart.created_by_id)
+    at_store = (Cart.id == cart_id, Cart.store_id == store_id)
+    removed = db.session.execute(delete(Cart).where(*at_store, holder == user_id)).rowcount
     if not removed:
+        held_elsewhere = db.session.scalar(select(func.count()).select_from(Cart).where(*at_store))
         db.session.rollback()
+        if held_elsewhere:
+            abort(409, message=f"Parked cart {cart_id} is held by another till: resume it here before checking it "
+                               "out, or check out without cart_id.")
         abort(409, message="That parked cart was already checked out or deleted.")
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import Boolean, CheckConstraint, Integer, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import TimestampMixin
+from app.models import NO_ID_REUSE, TimestampMixin
 
 DEFAULT_STORE_CODE = "main"
 
@@ -20,6 +20,7 @@ class Store(TimestampMixin, db.Model):
         CheckConstraint("tax_rate_bp BETWEEN 0 AND 10000", name="tax_rate_range"),
         CheckConstraint("service_charge_bp BETWEEN 0 AND 10000", name="service_charge_range"),
         CheckConstraint("cashier_discount_limit_bp BETWEEN 0 AND 10000", name="discount_limit_range"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

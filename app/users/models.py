@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import TimestampMixin, UTCDateTime
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime
 
 ADMIN = "admin"
 SUPERVISOR = "supervisor"
@@ -16,7 +16,7 @@ ROLES = (ADMIN, SUPERVISOR, CASHIER)
 
 class User(TimestampMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'supervisor', 'cashier')", name="role_known"),)
+    __table_args__ = (CheckConstraint("role IN ('admin', 'supervisor', 'cashier')", name="role_known"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

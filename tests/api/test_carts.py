@@ -370,6 +370,34 @@ def test_a_cart_is_checked_out_once(app, client, cashier, products, customer):
     assert (customer_now["purchase_count"], customer_now["total_spent_idr"]) == (1, 28_350)
 
 
+def test_a_checkout_closes_only_the_cart_this_till_holds(app, client, cashier, make_user, auth_headers, products):
+    """Issue 12: a checkout sent with another cashier's cart_id deleted that cashier's parked cart."""
+    other = auth_headers(user=make_user("cashier", full_name="Kasir Dua"))
+    theirs = park(client, other, simple_cart(products, label="Meja 7"))
+    cash = [{"method": "cash", "amount_idr": 30_000}]
+    kopi_stock = client.get(f"/api/products/{products['KOPI']['id']}", headers=cashier).get_json()["stock"]
+
+    foreign = client.post("/api/sales", json=checkout_body(theirs, payments=cash), headers=cashier)
+
+    error = assert_error(foreign, 409)
+    assert f"Parked cart {theirs['id']} is held by another till" in error["message"]
+    assert set(cart_rows(app)) == {theirs["id"]}
+    with app.app_context():
+        assert count_rows(Sale) == 0
+    assert client.get(f"/api/products/{products['KOPI']['id']}", headers=cashier).get_json()["stock"] == kopi_stock
+
+    # Resumed here, this till holds it; resumed again on the other till, that one does.
+    client.post(f"/api/carts/{theirs['id']}/resume", headers=cashier)
+    client.post(f"/api/carts/{theirs['id']}/resume", headers=other)
+    assert_error(client.post("/api/sales", json=checkout_body(theirs, payments=cash), headers=cashier), 409)
+    assert set(cart_rows(app)) == {theirs["id"]}
+    taken = client.post("/api/sales", json=checkout_body(theirs, payments=cash), headers=other)
+    assert taken.status_code == 201, taken.get_json()
+    assert cart_rows(app) == {}
+    with app.app_context():
+        assert count_rows(Sale) == 1
+
+
 def test_a_parked_cart_reserves_no_stock(app, client, cashier, admin, products):
     bread = products["ROTI"]["id"]  # 2 in stock
     cart = park(client, cashier, {"label": "Roti semua", "items": [{"product_id": bread, "qty": 2}]})

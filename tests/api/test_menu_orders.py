@@ -45,9 +45,10 @@ def test_the_menu_is_public_and_lists_active_products_with_availability(client, 
     assert response.status_code == 200
     listed = menu_products(response)
     assert hidden["id"] not in listed
+    # 10 on hand: unpaid online orders may hold half (ONLINE_HOLD_MAX_PERCENT), the rest is the counter's.
     assert listed[products["nasi"]["id"]] == {
         "id": products["nasi"]["id"], "sku": "NASI-1", "name": "Nasi Goreng", "description": None,
-        "price_idr": 25_000, "available": 10, "is_available": True,
+        "price_idr": 25_000, "available": 5, "is_available": True,
     }
     assert listed[empty["id"]]["available"] == 0 and listed[empty["id"]]["is_available"] is False
     assert response.get_json()["max_qty_per_product"] == app.config["ORDER_MAX_QTY"]
@@ -61,13 +62,13 @@ def test_the_menu_answers_304_to_its_etag_until_an_order_changes_availability(cl
     again = client.get("/api/menu", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
 
-    placed = client.post("/api/orders", json=order_body((products["nasi"]["id"], 4)))
+    placed = client.post("/api/orders", json=order_body((products["nasi"]["id"], 2)))
     assert placed.status_code == 201
 
     changed = client.get("/api/menu", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
-    assert menu_products(changed)[products["nasi"]["id"]]["available"] == 6
+    assert menu_products(changed)[products["nasi"]["id"]]["available"] == 3  # 5 of 10 online, 2 held
 
 
 # --- placing an order ---------------------------------------------------------------------
