@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from app import idempotency
+from app.auth import tokens
 from app.sales import numbering
 
 
@@ -14,3 +15,8 @@ def purge_idempotency_keys():
 @shared_task(name="maintenance.drop_old_sale_sequences")
 def drop_old_sale_sequences():
     return numbering.drop_old_sequences()
+
+
+@shared_task(name="maintenance.purge_revoked_tokens")
+def purge_revoked_tokens():
+    return tokens.purge_expired_revocations()

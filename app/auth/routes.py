@@ -76,6 +76,7 @@ class Logout(MethodView):
                 payload = None
             if payload and payload.get("sub") == get_jwt()["sub"]:
                 tokens.revoke(payload)
+        db.session.commit()
 
 
 @blp.route("/me")

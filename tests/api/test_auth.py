@@ -1,17 +1,20 @@
 """Staff sign-in: login, lockout, refresh, logout, tokens that must stop working, own password."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import jwt as pyjwt
 import pytest
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import select
 
+from app.auth.models import RevokedToken
 from app.extensions import db
 from app.users.models import User
 from tests.helpers import assert_error, wait_for
 
 BLOCKLIST_PATTERN = "jwt:blocklist:*"
+BLOCKLIST_LOADED = "jwt:blocklist-loaded"
 
 
 def bearer(token):
@@ -315,6 +318,124 @@ def test_logout_without_a_token_is_401(client, app_redis):
     assert app_redis.keys(BLOCKLIST_PATTERN) == []
 
 
+def revoked_rows(app):
+    with app.app_context():
+        return {row.jti: row for row in db.session.scalars(select(RevokedToken))}
+
+
+def jti_of(token):
+    return pyjwt.decode(token, options={"verify_signature": False})["jti"]
+
+
+def test_logout_is_recorded_in_the_database_in_the_same_request(app, client, make_user, issued):
+    user = make_user("cashier")
+    tokens = issued(user)
+
+    response = client.post(
+        "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": tokens["refresh_token"]}
+    )
+
+    assert response.status_code == 204
+    rows = revoked_rows(app)
+    assert set(rows) == {jti_of(tokens["access_token"]), jti_of(tokens["refresh_token"])}
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        row = rows[jti_of(token)]
+        assert row.user_id == user["id"]
+        exp = pyjwt.decode(token, options={"verify_signature": False})["exp"]
+        assert row.expires_at == datetime.fromtimestamp(exp, timezone.utc)
+
+
+def test_logout_outlives_the_loss_of_redis(app, client, make_user, login, app_redis):
+    """FLUSHDB of the app's Redis database stands in for a Redis restart without persistence:
+    both leave Redis empty, the blocklist and every other key gone."""
+    user = make_user("cashier")
+    tokens = login(user)
+    other_device = login(user)
+    assert client.post(
+        "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": tokens["refresh_token"]}
+    ).status_code == 204
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+
+    app_redis.flushdb()
+
+    body = assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert "revoked" in body["message"]
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    # Signing out one device did not sign out the other.
+    assert client.get("/api/auth/me", headers=bearer(other_device["access_token"])).status_code == 200
+    # The blocklist is back in Redis, each key with its token's remaining life, and marked loaded.
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+    refresh_lifetime = app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds()
+    keys = app_redis.keys(BLOCKLIST_PATTERN)
+    assert sorted(keys) == sorted(f"jwt:blocklist:{jti_of(t)}" for t in (tokens["access_token"], tokens["refresh_token"]))
+    assert all(0 < app_redis.ttl(key) <= refresh_lifetime + 1 for key in keys)
+    assert len(revoked_rows(app)) == 2
+
+
+def test_a_lost_sentinel_reloads_the_blocklist_from_the_database(app, client, make_user, issued, app_redis):
+    """Only the sentinel is gone (as if the blocklist keys had been lost with it): the next request reloads."""
+    user = make_user("cashier")
+    signed_out, still_in = issued(user), issued(user)
+    assert client.post("/api/auth/logout", headers=bearer(signed_out["access_token"])).status_code == 204
+    assert client.get("/api/auth/me", headers=bearer(still_in["access_token"])).status_code == 200
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+    blocked_key = f"jwt:blocklist:{jti_of(signed_out['access_token'])}"
+
+    app_redis.delete(BLOCKLIST_LOADED)
+    app_redis.delete(blocked_key)  # a sentinel missing means Redis's blocklist cannot be trusted
+
+    assert client.get("/api/auth/me", headers=bearer(still_in["access_token"])).status_code == 200
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+    access_lifetime = app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()
+    assert 0 < app_redis.ttl(blocked_key) <= access_lifetime + 1
+    assert_error(client.get("/api/auth/me", headers=bearer(signed_out["access_token"])), 401)
+
+
+def test_concurrent_reloads_after_a_flush_all_refuse_the_revoked_token(app, make_user, issued, app_redis):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = issued(make_user("cashier"))
+    assert app.test_client().post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    app_redis.flushdb()
+
+    def me(_):
+        return app.test_client().get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(me, range(16))) == {401}
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+
+
+def test_expired_revocations_are_purged_and_never_reloaded(app, client, make_user, issued, app_redis):
+    from tasks.maintenance import purge_revoked_tokens
+
+    user = make_user("cashier")
+    old, live = issued(user), issued(user)
+    for tokens in (old, live):
+        assert client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    with app.app_context():
+        row = db.session.get(RevokedToken, jti_of(old["access_token"]))
+        row.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        db.session.commit()
+    app_redis.flushdb()
+    assert_error(client.get("/api/auth/me", headers=bearer(live["access_token"])), 401)
+    assert app_redis.keys(BLOCKLIST_PATTERN) == [f"jwt:blocklist:{jti_of(live['access_token'])}"]
+
+    with app.app_context():
+        assert purge_revoked_tokens() == 1
+
+    assert set(revoked_rows(app)) == {jti_of(live["access_token"])}
+    assert_error(client.get("/api/auth/me", headers=bearer(live["access_token"])), 401)
+
+
+def test_purging_revoked_tokens_is_on_the_beat_schedule(app):
+    from tasks.schedule import beat_schedule
+
+    entry = beat_schedule(app.config)["purge-revoked-tokens"]
+    assert entry["task"] == "maintenance.purge_revoked_tokens"
+    assert entry["schedule"] <= 24 * 3600
+
+
 # --- tokens that are not good ----------------------------------------------
 
 
@@ -401,6 +522,23 @@ def test_a_token_that_worked_does_not_lend_its_signature_to_an_edited_copy(app, 
     payload = pyjwt.encode(claims, "only-the-payload-part-is-kept-from-this", algorithm="HS256").split(".")[1]
     assert_error(client.get("/api/auth/me", headers=bearer(f"{header}.{payload}.{signature}")), 401)
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+
+
+def test_a_token_without_an_expiry_is_refused_on_every_request(app, client, make_user):
+    """Signed with the app's real key, but with no `exp`: it would never expire, so it is never accepted."""
+    admin = make_user("admin")
+    with app.app_context():
+        token = create_access_token(identity=str(admin["id"]), additional_claims={"role": "admin", "ver": 1},
+                                    expires_delta=False)
+        refresh = create_refresh_token(identity=str(admin["id"]), additional_claims={"ver": 1}, expires_delta=False)
+    assert "exp" not in pyjwt.decode(token, options={"verify_signature": False})
+
+    for _ in range(2):  # not remembered as verified either (PosJWTManager)
+        body = assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)
+        assert "must expire" in body["message"]
+    assert_error(client.get("/api/users", headers=bearer(token)), 401)
+    body = assert_error(client.post("/api/auth/refresh", headers=bearer(refresh)), 401)
+    assert "must expire" in body["message"]
 
 
 @pytest.mark.parametrize(
