@@ -15,6 +15,8 @@ from tests.helpers import assert_error, wait_for
 
 BLOCKLIST_PATTERN = "jwt:blocklist:*"
 BLOCKLIST_LOADED = "jwt:blocklist-loaded"
+# The JWT key TestingConfig used to have, written in config.py for anyone to read.
+PUBLISHED_TESTING_JWT_KEY = "testing-jwt-secret-key-not-for-production-use"
 
 
 def bearer(token):
@@ -539,6 +541,19 @@ def test_a_token_without_an_expiry_is_refused_on_every_request(app, client, make
     assert_error(client.get("/api/users", headers=bearer(token)), 401)
     body = assert_error(client.post("/api/auth/refresh", headers=bearer(refresh)), 401)
     assert "must expire" in body["message"]
+
+
+def test_a_token_signed_with_the_published_testing_key_is_refused(app, client, make_user):
+    """The testing configuration once had this key written in config.py; it makes its own keys now."""
+    admin = make_user("admin")
+    with app.app_context():
+        real = create_access_token(identity=str(admin["id"]), additional_claims={"role": "admin", "ver": 1})
+    claims = pyjwt.decode(real, options={"verify_signature": False})
+    forged = pyjwt.encode(claims, PUBLISHED_TESTING_JWT_KEY, algorithm="HS256")
+
+    assert_error(client.get("/api/users", headers=bearer(forged)), 401)
+    assert client.get("/api/users", headers=bearer(real)).status_code == 200
+    assert app.config["JWT_SECRET_KEY"] != PUBLISHED_TESTING_JWT_KEY
 
 
 @pytest.mark.parametrize(
