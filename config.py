@@ -57,6 +57,17 @@ def env_int(name, default):
     return default if value is None else int(value)
 
 
+def whole_number(name, value):
+    """`value` (a setting, as text or int) as an int of 0 or more; a bad value stops the start naming `name`."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise RuntimeError(f"{name} must be a whole number, 0 or more, not {str(value)!r}")
+    return number
+
+
 def secret_strength_bits(value):
     """About how many bits of guessing `value` takes: log2 of zxcvbn's guess estimate.
 
@@ -143,6 +154,9 @@ class Config:
     LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", "10 per minute")
     PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
+    # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+    # (werkzeug's ProxyFix); 0 ignores those headers. Checked in `init`.
+    TRUSTED_PROXY_COUNT = env("TRUSTED_PROXY_COUNT", "0")
     EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
     # Export files are deleted this long after they were made.
     EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 48)
@@ -185,6 +199,7 @@ class Config:
     @classmethod
     def init(cls):
         """Fill what depends on the environment at start-up rather than at import."""
+        cls.TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", cls.TRUSTED_PROXY_COUNT)
         if not cls.SECRET_KEY or not cls.JWT_SECRET_KEY:
             generated = _instance_secrets()
             cls.SECRET_KEY = cls.SECRET_KEY or generated["SECRET_KEY"]
@@ -216,6 +231,7 @@ class TestingConfig(Config):
         sign tokens for a testing server. Processes that must share the
         keys (a test's Celery worker) get them through the environment.
         """
+        cls.TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", cls.TRUSTED_PROXY_COUNT)
         cls.SECRET_KEY = cls.SECRET_KEY or secrets.token_urlsafe(48)
         cls.JWT_SECRET_KEY = cls.JWT_SECRET_KEY or secrets.token_urlsafe(48)
         return cls
@@ -263,6 +279,10 @@ class ProductionConfig(Config):
             found.append("FLASK_DEBUG is on; production never runs the debugger")
         if _midtrans_mode() is None:
             found.append("MIDTRANS_IS_PRODUCTION must be true or false")
+        try:
+            whole_number("TRUSTED_PROXY_COUNT", env("TRUSTED_PROXY_COUNT", "0"))
+        except RuntimeError as problem:
+            found.append(str(problem))
         return found
 
     @classmethod
@@ -270,6 +290,7 @@ class ProductionConfig(Config):
         found = cls.problems()
         if found:
             raise RuntimeError("Refusing to start in production: " + "; ".join(found))
+        cls.TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", cls.TRUSTED_PROXY_COUNT)
         return cls
 
 

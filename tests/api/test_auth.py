@@ -1,7 +1,12 @@
 """Staff sign-in: login, lockout, refresh, logout, tokens that must stop working, own password."""
 
+import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import jwt as pyjwt
 import pytest
@@ -13,6 +18,7 @@ from app.extensions import db
 from app.users.models import User
 from tests.helpers import assert_error, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 BLOCKLIST_PATTERN = "jwt:blocklist:*"
 BLOCKLIST_LOADED = "jwt:blocklist-loaded"
 # The JWT key TestingConfig used to have, written in config.py for anyone to read.
@@ -200,6 +206,70 @@ def test_lockout_is_per_client_address(app, client, make_user, monkeypatch):
 
     assert_error(sign_in(client, user["username"], user["password"], **here), 429)
     assert sign_in(client, user["username"], user["password"], **elsewhere).status_code == 200
+
+
+def forwarded_for(address):
+    """A request from the local proxy (REMOTE_ADDR 127.0.0.1) saying it forwards for `address`."""
+    return {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}, "headers": {"X-Forwarded-For": address}}
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(app, client, make_user, monkeypatch):
+    assert app.config["TRUSTED_PROXY_COUNT"] == 0
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    user = make_user("cashier")
+
+    assert sign_in(client, user["username"], "not-the-password", **forwarded_for("203.0.113.9")).status_code == 401
+    assert sign_in(client, user["username"], "not-the-password", **forwarded_for("198.51.100.7")).status_code == 401
+
+    # Every "forwarded" address is the peer 127.0.0.1: one bucket, now full.
+    assert_error(sign_in(client, user["username"], user["password"], **forwarded_for("192.0.2.44")), 429)
+    assert user_row(app, user["id"])["last_login_at"] is None
+
+
+# Built in its own process: the extension objects are module-level and rebind to the newest app
+# (see tests/api/test_health_and_docs.py).
+PROXIED_APP_SCRIPT = """
+import json, sys
+from app import create_app
+from config import TestingConfig
+
+overrides, username, password, attempts = json.loads(sys.argv[1])
+Proxied = type("Proxied", (TestingConfig,), overrides)
+client = create_app(Proxied).test_client()
+statuses = []
+for forwarded_for, right in attempts:
+    response = client.post("/api/auth/login", json={"username": username, "password": password if right else "wrong-one"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"X-Forwarded-For": forwarded_for})
+    statuses.append(response.status_code)
+print(json.dumps(statuses))
+"""
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_login_bucket(app, make_user):
+    user = make_user("cashier")
+    overrides = {
+        name: app.config[name]
+        for name in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI", "CELERY_BROKER_URL",
+                     "CELERY_RESULT_BACKEND", "SECRET_KEY", "JWT_SECRET_KEY")
+    }
+    overrides.update(TRUSTED_PROXY_COUNT=1, LOGIN_RATE_LIMIT="2 per minute")
+    attempts = [
+        ("203.0.113.9", False),
+        ("203.0.113.9", False),
+        ("203.0.113.9", True),  # this client's bucket is full
+        ("198.51.100.7", True),  # another client behind the same proxy is not locked out
+        # Only the last hop is the proxy's word; what the client wrote before it is not believed.
+        ("10.9.9.9, 203.0.113.9", True),
+        ("203.0.113.9, 198.51.100.7", False),
+    ]
+
+    finished = subprocess.run(
+        [sys.executable, "-c", PROXIED_APP_SCRIPT, json.dumps([overrides, user["username"], user["password"], attempts])],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == [401, 401, 429, 200, 429, 401]
 
 
 # --- refresh -----------------------------------------------------------------

@@ -24,7 +24,7 @@ PROPER = {
     "DATABASE_URL": "postgresql+psycopg://pos@db.internal:5432/pos",
 }
 # Settings that change what production accepts; a test sets the ones it needs.
-OPTIONAL = ("MIDTRANS_IS_PRODUCTION", "FLASK_DEBUG")
+OPTIONAL = ("MIDTRANS_IS_PRODUCTION", "FLASK_DEBUG", "TRUSTED_PROXY_COUNT")
 PUBLISHED_TESTING_KEYS = ("testing-secret-key-not-for-production", "testing-jwt-secret-key-not-for-production-use")
 
 
@@ -119,7 +119,7 @@ PRODUCTION_SETTINGS_SCRIPT = (
     "import json; from app import create_app; app = create_app(); "
     "print(json.dumps({k: app.config[k] for k in "
     "('APP_ENV', 'SECRET_KEY', 'JWT_SECRET_KEY', 'MIDTRANS_SERVER_KEY', 'SQLALCHEMY_DATABASE_URI', 'DEBUG', "
-    "'MIDTRANS_IS_PRODUCTION', 'MIDTRANS_API_BASE_URL')}))"
+    "'MIDTRANS_IS_PRODUCTION', 'MIDTRANS_API_BASE_URL', 'TRUSTED_PROXY_COUNT')}))"
 )
 
 
@@ -146,13 +146,14 @@ def test_production_app_starts_with_proper_settings_and_uses_them(tmp_path):
         # Production keys talk to Midtrans production without being told twice.
         "MIDTRANS_IS_PRODUCTION": True,
         "MIDTRANS_API_BASE_URL": config.MIDTRANS_PRODUCTION_API_URL,
+        "TRUSTED_PROXY_COUNT": 0,
     }
     assert not (tmp_path / "secrets.json").exists()
 
 
 def test_a_staging_server_runs_on_sandbox_keys_when_it_says_so(tmp_path):
     started = start_production(
-        tmp_path, MIDTRANS_IS_PRODUCTION="false",
+        tmp_path, MIDTRANS_IS_PRODUCTION="false", TRUSTED_PROXY_COUNT="1",
         MIDTRANS_SERVER_KEY="SB-Mid-server-" + secrets.token_urlsafe(18),
         MIDTRANS_CLIENT_KEY="SB-Mid-client-" + secrets.token_urlsafe(18),
     )
@@ -161,6 +162,7 @@ def test_a_staging_server_runs_on_sandbox_keys_when_it_says_so(tmp_path):
     settings = json.loads(started.stdout.strip().splitlines()[-1])
     assert settings["MIDTRANS_IS_PRODUCTION"] is False
     assert settings["MIDTRANS_API_BASE_URL"] == config.MIDTRANS_SANDBOX_API_URL
+    assert settings["TRUSTED_PROXY_COUNT"] == 1
 
 
 def test_production_refuses_to_start_and_never_prints_the_secret(tmp_path):
@@ -284,6 +286,12 @@ def test_production_refuses_a_midtrans_mode_that_is_not_a_yes_or_no(production_e
     assert ProductionConfig.problems() == ["MIDTRANS_IS_PRODUCTION must be true or false"]
 
 
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_production_refuses_a_bad_trusted_proxy_count(production_env, value):
+    production_env.setenv("TRUSTED_PROXY_COUNT", value)
+    assert ProductionConfig.problems() == [f"TRUSTED_PROXY_COUNT must be a whole number, 0 or more, not {value!r}"]
+
+
 # --- development --------------------------------------------------------------------
 
 
@@ -367,6 +375,21 @@ def test_development_works_with_no_environment_at_all(tmp_path):
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }
     assert (tmp_path / "secrets.json").exists()
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5", " "])
+def test_a_bad_trusted_proxy_count_stops_any_app_from_starting(tmp_path, monkeypatch, value):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr(DevelopmentConfig, "TRUSTED_PROXY_COUNT", value)
+    with pytest.raises(RuntimeError, match="TRUSTED_PROXY_COUNT must be a whole number, 0 or more"):
+        config_for("development")
+
+
+@pytest.mark.parametrize("value, expected", [("0", 0), ("2", 2), (" 1 ", 1), (3, 3)])
+def test_trusted_proxy_count_is_read_as_a_number(tmp_path, monkeypatch, value, expected):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr(DevelopmentConfig, "TRUSTED_PROXY_COUNT", value)
+    assert config_for("development").TRUSTED_PROXY_COUNT == expected
 
 
 TESTING_SECRETS_SCRIPT = "import config, json; c = config.config_for('testing'); print(json.dumps([c.SECRET_KEY, c.JWT_SECRET_KEY]))"
