@@ -3,11 +3,13 @@
 `config_for(name)` picks the class for `APP_ENV`. Development works with no
 environment at all: SQLite under `instance/`, secrets generated once and kept
 in `instance/secrets.json` so the API, the worker and beat share them, and
-the Midtrans keys of the in-repo simulator. Production refuses to start
-without real secrets (`ProductionConfig.problems`).
+the Midtrans keys of the in-repo simulator. Testing generates fresh secrets
+in each process unless the environment gives them. Production refuses to
+start without real secrets (`ProductionConfig.problems`).
 """
 
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -23,9 +25,19 @@ MIDTRANS_SANDBOX_API_URL = "https://api.sandbox.midtrans.com"
 MIDTRANS_PRODUCTION_SNAP_URL = "https://app.midtrans.com/snap/v1"
 MIDTRANS_PRODUCTION_API_URL = "https://api.midtrans.com"
 
-# Values that must never reach production: the simulator keys and anything
-# that reads like a placeholder.
-_DEVELOPMENT_SECRET_MARKERS = ("simulator", "change-me", "changeme", "dev-", "development")
+# Values that must never reach production: the simulator keys, and anything
+# that reads like a placeholder or a value written in this repository's
+# tests, benchmarks and history (the old testing keys said "not-for-production").
+_PUBLISHED_SECRETS = (SIMULATOR_SERVER_KEY, SIMULATOR_CLIENT_KEY)
+_DEVELOPMENT_SECRET_MARKERS = (
+    "simulator", "change-me", "changeme", "dev-", "development", "not-for-production", "testing-", "bench-",
+    "migration-test-",
+)
+# A secret must take an attacker at least 2**128 guesses (see `secret_strength_bits`).
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_BITS = 128
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 def env(name, default=None):
@@ -43,6 +55,34 @@ def env_bool(name, default=False):
 def env_int(name, default):
     value = env(name)
     return default if value is None else int(value)
+
+
+def whole_number(name, value):
+    """`value` (a setting, as text or int) as an int of 0 or more; a bad value stops the start naming `name`."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise RuntimeError(f"{name} must be a whole number, 0 or more, not {str(value)!r}")
+    return number
+
+
+def secret_strength_bits(value):
+    """About how many bits of guessing `value` takes: log2 of zxcvbn's guess estimate.
+
+    zxcvbn (Dropbox's estimator, also used for passwords) counts the guesses
+    an attacker who knows the usual patterns needs: repeats (`'a' * 32`,
+    `passwordpassword...`), sequences (`0123456789abcdef...`), keyboard walks,
+    dictionary words and dates cost few; only random characters cost their
+    full price. 64 random hex digits (`openssl rand -hex 32`) or
+    `secrets.token_urlsafe(48)` estimate above 190 bits; the estimator is only
+    shown the first 100 characters, which is plenty for a strong secret and
+    keeps it fast.
+    """
+    from zxcvbn import zxcvbn
+
+    return zxcvbn(value[:100])["guesses_log10"] * math.log2(10)
 
 
 def _instance_secrets():
@@ -131,6 +171,9 @@ class Config:
     PASSWORD_CHANGE_RATE_LIMIT = env("PASSWORD_CHANGE_RATE_LIMIT", "5 per 15 minutes")
     PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "60 per minute")
     ORDER_MAX_QTY = env_int("ORDER_MAX_QTY", 50)
+    # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+    # (werkzeug's ProxyFix); 0 ignores those headers. Checked in `init`.
+    TRUSTED_PROXY_COUNT = env("TRUSTED_PROXY_COUNT", "0")
     EXPORT_DIR = env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
     # Export files are deleted this long after they were made.
     EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 48)
@@ -180,6 +223,7 @@ class Config:
     @classmethod
     def init(cls):
         """Fill what depends on the environment at start-up rather than at import."""
+        cls.TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", cls.TRUSTED_PROXY_COUNT)
         if not cls.SECRET_KEY or not cls.JWT_SECRET_KEY:
             generated = _instance_secrets()
             cls.SECRET_KEY = cls.SECRET_KEY or generated["SECRET_KEY"]
@@ -202,27 +246,67 @@ class TestingConfig(Config):
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
     HEALTH_WORKER_CACHE_SECONDS = 0.0  # tests start and stop workers and must see it at once
-    SECRET_KEY = env("SECRET_KEY", "testing-secret-key-not-for-production")
-    JWT_SECRET_KEY = env("JWT_SECRET_KEY", "testing-jwt-secret-key-not-for-production-use")
+
+    @classmethod
+    def init(cls):
+        """Secrets from the environment, else fresh random ones for this process.
+
+        Never a constant: a key written in the repository would let anyone
+        sign tokens for a testing server. Processes that must share the
+        keys (a test's Celery worker) get them through the environment.
+        """
+        cls.TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", cls.TRUSTED_PROXY_COUNT)
+        cls.SECRET_KEY = cls.SECRET_KEY or secrets.token_urlsafe(48)
+        cls.JWT_SECRET_KEY = cls.JWT_SECRET_KEY or secrets.token_urlsafe(48)
+        return cls
 
 
 class ProductionConfig(Config):
     APP_ENV = "production"
+    # Production talks to Midtrans production unless told otherwise (a staging
+    # server on sandbox keys sets MIDTRANS_IS_PRODUCTION=false).
+    MIDTRANS_IS_PRODUCTION = env_bool("MIDTRANS_IS_PRODUCTION", True)
+    MIDTRANS_SNAP_BASE_URL = env(
+        "MIDTRANS_SNAP_BASE_URL",
+        MIDTRANS_PRODUCTION_SNAP_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_SNAP_URL,
+    )
+    MIDTRANS_API_BASE_URL = env(
+        "MIDTRANS_API_BASE_URL",
+        MIDTRANS_PRODUCTION_API_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_API_URL,
+    )
 
     @classmethod
     def problems(cls):
-        """What stops production from starting, one readable line each."""
+        """What stops production from starting, one readable line each; never a secret's value."""
         found = []
         for name in ("SECRET_KEY", "JWT_SECRET_KEY", "MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY", "DATABASE_URL"):
             value = env(name)
             if value is None:
                 found.append(f"{name} is not set")
-            elif name != "DATABASE_URL" and any(marker in value.lower() for marker in _DEVELOPMENT_SECRET_MARKERS):
+            elif name == "DATABASE_URL":
+                if value.startswith("sqlite"):
+                    found.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
+            elif value in _PUBLISHED_SECRETS or any(marker in value.lower() for marker in _DEVELOPMENT_SECRET_MARKERS):
                 found.append(f"{name} holds a development value")
-            elif name in ("SECRET_KEY", "JWT_SECRET_KEY") and len(value) < 32:
-                found.append(f"{name} is shorter than 32 characters")
-        if (env("DATABASE_URL") or "").startswith("sqlite"):
-            found.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
+            elif name.startswith("MIDTRANS_"):
+                found.extend(_midtrans_key_problems(name, value))
+            elif len(value) < SECRET_MIN_LENGTH:
+                found.append(f"{name} is shorter than {SECRET_MIN_LENGTH} characters")
+            elif (bits := secret_strength_bits(value)) < SECRET_MIN_BITS:
+                found.append(
+                    f"{name} is too easy to guess (about {bits:.0f} bits, needs {SECRET_MIN_BITS}); "
+                    "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                )
+        if env("SECRET_KEY") is not None and env("SECRET_KEY") == env("JWT_SECRET_KEY"):
+            found.append("SECRET_KEY and JWT_SECRET_KEY are the same; give each its own value")
+        if env_bool("FLASK_DEBUG"):
+            found.append("FLASK_DEBUG is on; production never runs the debugger")
+        if _midtrans_mode() is None:
+            found.append("MIDTRANS_IS_PRODUCTION must be true or false")
+        try:
+            whole_number("TRUSTED_PROXY_COUNT", env("TRUSTED_PROXY_COUNT", "0"))
+        except RuntimeError as problem:
+            found.append(str(problem))
         return found
 
     @classmethod
@@ -230,7 +314,30 @@ class ProductionConfig(Config):
         found = cls.problems()
         if found:
             raise RuntimeError("Refusing to start in production: " + "; ".join(found))
+        cls.TRUSTED_PROXY_COUNT = whole_number("TRUSTED_PROXY_COUNT", cls.TRUSTED_PROXY_COUNT)
         return cls
+
+
+def _midtrans_mode():
+    """MIDTRANS_IS_PRODUCTION for production: True when unset, None when it is not a yes or a no."""
+    value = env("MIDTRANS_IS_PRODUCTION")
+    if value is None:
+        return True
+    word = value.strip().lower()
+    return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else None
+
+
+def _midtrans_key_problems(name, value):
+    """Midtrans keys say where they belong: `SB-Mid-...` for the sandbox, `Mid-...` for production."""
+    mode = _midtrans_mode()
+    if value.startswith("SB-") and mode is True:
+        if env("MIDTRANS_IS_PRODUCTION") is None:
+            return [f"{name} is a sandbox key (SB-); use the production key, "
+                    "or set MIDTRANS_IS_PRODUCTION=false to run a staging server on the sandbox"]
+        return [f"{name} is a sandbox key (SB-) but MIDTRANS_IS_PRODUCTION is true"]
+    if value.startswith("Mid-") and mode is False:
+        return [f"{name} is a production key (Mid-) but MIDTRANS_IS_PRODUCTION is false"]
+    return []
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.jsonbody import BoundedJSONProvider, PosRequest
 from config import config_for
@@ -21,6 +22,7 @@ def create_app(config=None):
     app.config["JWT_ACCESS_TOKEN_EXPIRES"] = _minutes(app.config["JWT_ACCESS_TOKEN_EXPIRES_MINUTES"])
     app.config["JWT_REFRESH_TOKEN_EXPIRES"] = _minutes(app.config["JWT_REFRESH_TOKEN_EXPIRES_DAYS"] * 24 * 60)
     _configure_logging(app)
+    _trust_proxies(app, app.config["TRUSTED_PROXY_COUNT"])
 
     from app.errors import register_error_handlers, register_jwt_handlers
     from app.extensions import api, db, jwt, limiter, migrate, redis_client
@@ -71,6 +73,16 @@ def _register_blueprints(app, api):
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
+
+
+def _trust_proxies(app, count):
+    """Take the client's address, scheme and host from the last `count` proxies' X-Forwarded-* headers.
+
+    With 0 those headers are ignored: anyone can send them, so only the
+    operator, who knows how many proxies stand in front, may make them count.
+    """
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _minutes(count):

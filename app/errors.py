@@ -113,4 +113,8 @@ def register_jwt_handlers(jwt):
 
     @jwt.token_verification_failed_loader
     def claims_failed(header, payload):
+        if "exp" not in payload:
+            return error_response(401, "The token has no expiry (exp); every token must expire. Sign in again.")
+        if not payload.get("jti"):
+            return error_response(401, "The token has no id (jti), so it could not be revoked. Sign in again.")
         return error_response(401, "The token's claims were rejected.")

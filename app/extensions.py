@@ -30,7 +30,11 @@ class Base(DeclarativeBase):
 
 
 def client_address():
-    """The caller's address; behind a proxy, configure ProxyFix rather than trusting headers here."""
+    """The caller's address: the socket's peer, or behind TRUSTED_PROXY_COUNT proxies what they forwarded.
+
+    Never read X-Forwarded-For here: `create_app` applies ProxyFix when the
+    operator says proxies are trusted, and then `remote_addr` is already the client.
+    """
     return request.remote_addr or "unknown"
 
 

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from app import idempotency
+from app.auth import tokens
 from app.payments import notifications
 from app.sales import numbering
 
@@ -20,3 +21,8 @@ def drop_old_sale_sequences():
 @shared_task(name="maintenance.purge_refused_notifications")
 def purge_refused_notifications():
     return notifications.purge_refused()
+
+
+@shared_task(name="maintenance.purge_revoked_tokens")
+def purge_revoked_tokens():
+    return tokens.purge_expired_revocations()

@@ -133,6 +133,7 @@ class Logout(MethodView):
                 payload = None
             if payload and payload.get("sub") == get_jwt()["sub"]:
                 tokens.revoke(payload)
+        db.session.commit()
 
 
 @blp.route("/me")

@@ -1,17 +1,28 @@
 """Staff sign-in: login, lockout, refresh, logout, tokens that must stop working, own password."""
 
+import json
+import os
+import subprocess
+import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import jwt as pyjwt
 import pytest
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import select
 
+from app.auth.models import RevokedToken
 from app.extensions import db
 from app.users.models import User
 from tests.helpers import assert_error, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 BLOCKLIST_PATTERN = "jwt:blocklist:*"
+BLOCKLIST_LOADED = "jwt:blocklist-loaded"
+# The JWT key TestingConfig used to have, written in config.py for anyone to read.
+PUBLISHED_TESTING_JWT_KEY = "testing-jwt-secret-key-not-for-production-use"
 
 
 def bearer(token):
@@ -256,6 +267,70 @@ def test_the_spraying_limits_count_only_failures_and_are_read_from_config(app, c
     assert_error(sign_in(client, "nobody-3", "guess-5", **here), 429)
 
 
+def forwarded_for(address):
+    """A request from the local proxy (REMOTE_ADDR 127.0.0.1) saying it forwards for `address`."""
+    return {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}, "headers": {"X-Forwarded-For": address}}
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(app, client, make_user, monkeypatch):
+    assert app.config["TRUSTED_PROXY_COUNT"] == 0
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    user = make_user("cashier")
+
+    assert sign_in(client, user["username"], "not-the-password", **forwarded_for("203.0.113.9")).status_code == 401
+    assert sign_in(client, user["username"], "not-the-password", **forwarded_for("198.51.100.7")).status_code == 401
+
+    # Every "forwarded" address is the peer 127.0.0.1: one bucket, now full.
+    assert_error(sign_in(client, user["username"], user["password"], **forwarded_for("192.0.2.44")), 429)
+    assert user_row(app, user["id"])["last_login_at"] is None
+
+
+# Built in its own process: the extension objects are module-level and rebind to the newest app
+# (see tests/api/test_health_and_docs.py).
+PROXIED_APP_SCRIPT = """
+import json, sys
+from app import create_app
+from config import TestingConfig
+
+overrides, username, password, attempts = json.loads(sys.argv[1])
+Proxied = type("Proxied", (TestingConfig,), overrides)
+client = create_app(Proxied).test_client()
+statuses = []
+for forwarded_for, right in attempts:
+    response = client.post("/api/auth/login", json={"username": username, "password": password if right else "wrong-one"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"X-Forwarded-For": forwarded_for})
+    statuses.append(response.status_code)
+print(json.dumps(statuses))
+"""
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_login_bucket(app, make_user):
+    user = make_user("cashier")
+    overrides = {
+        name: app.config[name]
+        for name in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI", "CELERY_BROKER_URL",
+                     "CELERY_RESULT_BACKEND", "SECRET_KEY", "JWT_SECRET_KEY")
+    }
+    overrides.update(TRUSTED_PROXY_COUNT=1, LOGIN_RATE_LIMIT="2 per minute")
+    attempts = [
+        ("203.0.113.9", False),
+        ("203.0.113.9", False),
+        ("203.0.113.9", True),  # this client's bucket is full
+        ("198.51.100.7", True),  # another client behind the same proxy is not locked out
+        # Only the last hop is the proxy's word; what the client wrote before it is not believed.
+        ("10.9.9.9, 203.0.113.9", True),
+        ("203.0.113.9, 198.51.100.7", False),
+    ]
+
+    finished = subprocess.run(
+        [sys.executable, "-c", PROXIED_APP_SCRIPT, json.dumps([overrides, user["username"], user["password"], attempts])],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.strip().splitlines()[-1]) == [401, 401, 429, 200, 429, 401]
+
+
 # --- refresh -----------------------------------------------------------------
 
 
@@ -374,6 +449,124 @@ def test_logout_without_a_token_is_401(client, app_redis):
     assert app_redis.keys(BLOCKLIST_PATTERN) == []
 
 
+def revoked_rows(app):
+    with app.app_context():
+        return {row.jti: row for row in db.session.scalars(select(RevokedToken))}
+
+
+def jti_of(token):
+    return pyjwt.decode(token, options={"verify_signature": False})["jti"]
+
+
+def test_logout_is_recorded_in_the_database_in_the_same_request(app, client, make_user, issued):
+    user = make_user("cashier")
+    tokens = issued(user)
+
+    response = client.post(
+        "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": tokens["refresh_token"]}
+    )
+
+    assert response.status_code == 204
+    rows = revoked_rows(app)
+    assert set(rows) == {jti_of(tokens["access_token"]), jti_of(tokens["refresh_token"])}
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        row = rows[jti_of(token)]
+        assert row.user_id == user["id"]
+        exp = pyjwt.decode(token, options={"verify_signature": False})["exp"]
+        assert row.expires_at == datetime.fromtimestamp(exp, timezone.utc)
+
+
+def test_logout_outlives_the_loss_of_redis(app, client, make_user, login, app_redis):
+    """FLUSHDB of the app's Redis database stands in for a Redis restart without persistence:
+    both leave Redis empty, the blocklist and every other key gone."""
+    user = make_user("cashier")
+    tokens = login(user)
+    other_device = login(user)
+    assert client.post(
+        "/api/auth/logout", headers=bearer(tokens["access_token"]), json={"refresh_token": tokens["refresh_token"]}
+    ).status_code == 204
+    assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+
+    app_redis.flushdb()
+
+    body = assert_error(client.get("/api/auth/me", headers=bearer(tokens["access_token"])), 401)
+    assert "revoked" in body["message"]
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    # Signing out one device did not sign out the other.
+    assert client.get("/api/auth/me", headers=bearer(other_device["access_token"])).status_code == 200
+    # The blocklist is back in Redis, each key with its token's remaining life, and marked loaded.
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+    refresh_lifetime = app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds()
+    keys = app_redis.keys(BLOCKLIST_PATTERN)
+    assert sorted(keys) == sorted(f"jwt:blocklist:{jti_of(t)}" for t in (tokens["access_token"], tokens["refresh_token"]))
+    assert all(0 < app_redis.ttl(key) <= refresh_lifetime + 1 for key in keys)
+    assert len(revoked_rows(app)) == 2
+
+
+def test_a_lost_sentinel_reloads_the_blocklist_from_the_database(app, client, make_user, issued, app_redis):
+    """Only the sentinel is gone (as if the blocklist keys had been lost with it): the next request reloads."""
+    user = make_user("cashier")
+    signed_out, still_in = issued(user), issued(user)
+    assert client.post("/api/auth/logout", headers=bearer(signed_out["access_token"])).status_code == 204
+    assert client.get("/api/auth/me", headers=bearer(still_in["access_token"])).status_code == 200
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+    blocked_key = f"jwt:blocklist:{jti_of(signed_out['access_token'])}"
+
+    app_redis.delete(BLOCKLIST_LOADED)
+    app_redis.delete(blocked_key)  # a sentinel missing means Redis's blocklist cannot be trusted
+
+    assert client.get("/api/auth/me", headers=bearer(still_in["access_token"])).status_code == 200
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+    access_lifetime = app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()
+    assert 0 < app_redis.ttl(blocked_key) <= access_lifetime + 1
+    assert_error(client.get("/api/auth/me", headers=bearer(signed_out["access_token"])), 401)
+
+
+def test_concurrent_reloads_after_a_flush_all_refuse_the_revoked_token(app, make_user, issued, app_redis):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = issued(make_user("cashier"))
+    assert app.test_client().post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    app_redis.flushdb()
+
+    def me(_):
+        return app.test_client().get("/api/auth/me", headers=bearer(tokens["access_token"])).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(me, range(16))) == {401}
+    assert app_redis.get(BLOCKLIST_LOADED) == "1"
+
+
+def test_expired_revocations_are_purged_and_never_reloaded(app, client, make_user, issued, app_redis):
+    from tasks.maintenance import purge_revoked_tokens
+
+    user = make_user("cashier")
+    old, live = issued(user), issued(user)
+    for tokens in (old, live):
+        assert client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    with app.app_context():
+        row = db.session.get(RevokedToken, jti_of(old["access_token"]))
+        row.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        db.session.commit()
+    app_redis.flushdb()
+    assert_error(client.get("/api/auth/me", headers=bearer(live["access_token"])), 401)
+    assert app_redis.keys(BLOCKLIST_PATTERN) == [f"jwt:blocklist:{jti_of(live['access_token'])}"]
+
+    with app.app_context():
+        assert purge_revoked_tokens() == 1
+
+    assert set(revoked_rows(app)) == {jti_of(live["access_token"])}
+    assert_error(client.get("/api/auth/me", headers=bearer(live["access_token"])), 401)
+
+
+def test_purging_revoked_tokens_is_on_the_beat_schedule(app):
+    from tasks.schedule import beat_schedule
+
+    entry = beat_schedule(app.config)["purge-revoked-tokens"]
+    assert entry["task"] == "maintenance.purge_revoked_tokens"
+    assert entry["schedule"] <= 24 * 3600
+
+
 # --- tokens that are not good ----------------------------------------------
 
 
@@ -460,6 +653,36 @@ def test_a_token_that_worked_does_not_lend_its_signature_to_an_edited_copy(app, 
     payload = pyjwt.encode(claims, "only-the-payload-part-is-kept-from-this", algorithm="HS256").split(".")[1]
     assert_error(client.get("/api/auth/me", headers=bearer(f"{header}.{payload}.{signature}")), 401)
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+
+
+def test_a_token_without_an_expiry_is_refused_on_every_request(app, client, make_user):
+    """Signed with the app's real key, but with no `exp`: it would never expire, so it is never accepted."""
+    admin = make_user("admin")
+    with app.app_context():
+        token = create_access_token(identity=str(admin["id"]), additional_claims={"role": "admin", "ver": 1},
+                                    expires_delta=False)
+        refresh = create_refresh_token(identity=str(admin["id"]), additional_claims={"ver": 1}, expires_delta=False)
+    assert "exp" not in pyjwt.decode(token, options={"verify_signature": False})
+
+    for _ in range(2):  # not remembered as verified either (PosJWTManager)
+        body = assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)
+        assert "must expire" in body["message"]
+    assert_error(client.get("/api/users", headers=bearer(token)), 401)
+    body = assert_error(client.post("/api/auth/refresh", headers=bearer(refresh)), 401)
+    assert "must expire" in body["message"]
+
+
+def test_a_token_signed_with_the_published_testing_key_is_refused(app, client, make_user):
+    """The testing configuration once had this key written in config.py; it makes its own keys now."""
+    admin = make_user("admin")
+    with app.app_context():
+        real = create_access_token(identity=str(admin["id"]), additional_claims={"role": "admin", "ver": 1})
+    claims = pyjwt.decode(real, options={"verify_signature": False})
+    forged = pyjwt.encode(claims, PUBLISHED_TESTING_JWT_KEY, algorithm="HS256")
+
+    assert_error(client.get("/api/users", headers=bearer(forged)), 401)
+    assert client.get("/api/users", headers=bearer(real)).status_code == 200
+    assert app.config["JWT_SECRET_KEY"] != PUBLISHED_TESTING_JWT_KEY
 
 
 @pytest.mark.parametrize(

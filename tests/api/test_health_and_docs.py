@@ -86,7 +86,8 @@ def run_outage_app(app, admin, **outage):
     """
     overrides = {
         name: app.config[name]
-        for name in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+        for name in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI", "CELERY_BROKER_URL",
+                     "CELERY_RESULT_BACKEND", "SECRET_KEY", "JWT_SECRET_KEY")
     }
     overrides.update(HEALTH_WORKER_TIMEOUT_SECONDS=0.3, **outage)
     finished = subprocess.run(

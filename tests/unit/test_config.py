@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -14,13 +15,17 @@ from config import DevelopmentConfig, ProductionConfig, config_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = ("SECRET_KEY", "JWT_SECRET_KEY", "MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY", "DATABASE_URL")
+# Made for this run: a value written here would be a published secret.
 PROPER = {
-    "SECRET_KEY": "Qm9yb2J1ZHVyLXBvcy1zZWNyZXQta2V5LXJlYWwtb25l",
-    "JWT_SECRET_KEY": "Snd0LXNpZ25pbmcta2V5LWZvci1wcm9kdWN0aW9uLXVzZQ",
-    "MIDTRANS_SERVER_KEY": "Mid-server-Xk2Vq9LmN4pR7sT1",
-    "MIDTRANS_CLIENT_KEY": "Mid-client-Hj5Wd8Fb3Ns6Qy0Z",
+    "SECRET_KEY": secrets.token_urlsafe(48),
+    "JWT_SECRET_KEY": secrets.token_hex(32),  # what `openssl rand -hex 32` prints
+    "MIDTRANS_SERVER_KEY": "Mid-server-" + secrets.token_urlsafe(18),
+    "MIDTRANS_CLIENT_KEY": "Mid-client-" + secrets.token_urlsafe(18),
     "DATABASE_URL": "postgresql+psycopg://pos@db.internal:5432/pos",
 }
+# Settings that change what production accepts; a test sets the ones it needs.
+OPTIONAL = ("MIDTRANS_IS_PRODUCTION", "FLASK_DEBUG", "TRUSTED_PROXY_COUNT")
+PUBLISHED_TESTING_KEYS = ("testing-secret-key-not-for-production", "testing-jwt-secret-key-not-for-production-use")
 
 
 @pytest.fixture
@@ -28,6 +33,8 @@ def production_env(monkeypatch):
     """A production environment with every variable set properly; tests spoil one thing each."""
     for name, value in PROPER.items():
         monkeypatch.setenv(name, value)
+    for name in OPTIONAL:
+        monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 
@@ -108,15 +115,24 @@ def test_production_refuses_weak_or_placeholder_values(production_env, name, val
     assert problem in refusal()
 
 
+PRODUCTION_SETTINGS_SCRIPT = (
+    "import json; from app import create_app; app = create_app(); "
+    "print(json.dumps({k: app.config[k] for k in "
+    "('APP_ENV', 'SECRET_KEY', 'JWT_SECRET_KEY', 'MIDTRANS_SERVER_KEY', 'SQLALCHEMY_DATABASE_URI', 'DEBUG', "
+    "'MIDTRANS_IS_PRODUCTION', 'MIDTRANS_API_BASE_URL', 'TRUSTED_PROXY_COUNT')}))"
+)
+
+
+def start_production(tmp_path, **settings):
+    """`create_app()` in a fresh process, as gunicorn would start it; returns the finished process."""
+    env = {name: value for name, value in os.environ.items() if name not in OPTIONAL}
+    env.update(PROPER, APP_ENV="production", INSTANCE_DIR=str(tmp_path), **settings)
+    return subprocess.run([sys.executable, "-c", PRODUCTION_SETTINGS_SCRIPT], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_production_app_starts_with_proper_settings_and_uses_them(tmp_path):
-    """`create_app()` in a fresh process, as gunicorn would start it."""
-    script = (
-        "import json; from app import create_app; app = create_app(); "
-        "print(json.dumps({k: app.config[k] for k in "
-        "('APP_ENV', 'SECRET_KEY', 'JWT_SECRET_KEY', 'MIDTRANS_SERVER_KEY', 'SQLALCHEMY_DATABASE_URI', 'DEBUG')}))"
-    )
-    env = {**os.environ, **PROPER, "APP_ENV": "production", "INSTANCE_DIR": str(tmp_path)}
-    started = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    started = start_production(tmp_path)
 
     assert started.returncode == 0, started.stderr
     settings = json.loads(started.stdout.strip().splitlines()[-1])
@@ -127,8 +143,153 @@ def test_production_app_starts_with_proper_settings_and_uses_them(tmp_path):
         "MIDTRANS_SERVER_KEY": PROPER["MIDTRANS_SERVER_KEY"],
         "SQLALCHEMY_DATABASE_URI": PROPER["DATABASE_URL"],
         "DEBUG": False,
+        # Production keys talk to Midtrans production without being told twice.
+        "MIDTRANS_IS_PRODUCTION": True,
+        "MIDTRANS_API_BASE_URL": config.MIDTRANS_PRODUCTION_API_URL,
+        "TRUSTED_PROXY_COUNT": 0,
     }
     assert not (tmp_path / "secrets.json").exists()
+
+
+def test_a_staging_server_runs_on_sandbox_keys_when_it_says_so(tmp_path):
+    started = start_production(
+        tmp_path, MIDTRANS_IS_PRODUCTION="false", TRUSTED_PROXY_COUNT="1",
+        MIDTRANS_SERVER_KEY="SB-Mid-server-" + secrets.token_urlsafe(18),
+        MIDTRANS_CLIENT_KEY="SB-Mid-client-" + secrets.token_urlsafe(18),
+    )
+
+    assert started.returncode == 0, started.stderr
+    settings = json.loads(started.stdout.strip().splitlines()[-1])
+    assert settings["MIDTRANS_IS_PRODUCTION"] is False
+    assert settings["MIDTRANS_API_BASE_URL"] == config.MIDTRANS_SANDBOX_API_URL
+    assert settings["TRUSTED_PROXY_COUNT"] == 1
+
+
+def test_production_refuses_to_start_and_never_prints_the_secret(tmp_path):
+    weak = "passwordpassword" * 3
+    started = start_production(tmp_path, JWT_SECRET_KEY=weak)
+
+    assert started.returncode != 0
+    assert "JWT_SECRET_KEY is too easy to guess" in started.stderr
+    assert weak not in started.stderr and weak[:16] not in started.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SECRET_KEY", "a" * 32),
+        ("JWT_SECRET_KEY", "a" * 64),
+        ("SECRET_KEY", "passwordpassword" * 2),
+        ("JWT_SECRET_KEY", "passwordpassword" * 4),
+        ("SECRET_KEY", "0123456789abcdef" * 2),
+        ("JWT_SECRET_KEY", "0123456789abcdef" * 4),
+        ("SECRET_KEY", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+        ("JWT_SECRET_KEY", "qwertyuiopasdfghjklzxcvbnm1234567890"),
+        ("SECRET_KEY", "correcthorsebatterystaplecorrecthorse"),
+    ],
+    ids=["a*32", "a*64", "password*2", "password*4", "hex run*2", "hex run*4", "alphabet", "keyboard", "words"],
+)
+def test_production_refuses_secrets_that_are_easy_to_guess(production_env, name, value):
+    production_env.setenv(name, value)
+
+    [problem] = ProductionConfig.problems()
+
+    assert problem.startswith(f"{name} is too easy to guess")
+    assert "secrets.token_urlsafe(48)" in problem
+    assert value not in refusal()
+
+
+@pytest.mark.parametrize("make", [lambda: secrets.token_urlsafe(48), lambda: secrets.token_urlsafe(32),
+                                  lambda: secrets.token_hex(32)], ids=["token_urlsafe(48)", "token_urlsafe(32)", "hex 32"])
+def test_production_accepts_generated_secrets(production_env, make):
+    for _ in range(20):
+        production_env.setenv("SECRET_KEY", make())
+        production_env.setenv("JWT_SECRET_KEY", make())
+        assert ProductionConfig.problems() == []
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET_KEY"])
+@pytest.mark.parametrize("value", PUBLISHED_TESTING_KEYS)
+def test_production_refuses_the_keys_once_published_for_testing(production_env, name, value):
+    production_env.setenv(name, value)
+    assert ProductionConfig.problems() == [f"{name} holds a development value"]
+    assert value not in refusal()
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET_KEY"])
+def test_production_refuses_a_simulator_key_as_a_secret(production_env, name):
+    production_env.setenv(name, config.SIMULATOR_SERVER_KEY)
+    assert ProductionConfig.problems() == [f"{name} holds a development value"]
+
+
+def test_production_refuses_one_key_for_both_secrets(production_env):
+    production_env.setenv("JWT_SECRET_KEY", PROPER["SECRET_KEY"])
+
+    assert ProductionConfig.problems() == ["SECRET_KEY and JWT_SECRET_KEY are the same; give each its own value"]
+    assert PROPER["SECRET_KEY"] not in refusal()
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_production_refuses_flask_debug(production_env, value):
+    production_env.setenv("FLASK_DEBUG", value)
+    assert ProductionConfig.problems() == ["FLASK_DEBUG is on; production never runs the debugger"]
+    assert "FLASK_DEBUG" in refusal()
+
+
+def test_production_accepts_flask_debug_off(production_env):
+    production_env.setenv("FLASK_DEBUG", "0")
+    assert ProductionConfig.problems() == []
+
+
+SANDBOX = {"MIDTRANS_SERVER_KEY": "SB-Mid-server-" + secrets.token_urlsafe(18),
+           "MIDTRANS_CLIENT_KEY": "SB-Mid-client-" + secrets.token_urlsafe(18)}
+
+
+def test_production_refuses_sandbox_midtrans_keys_unless_told_it_is_staging(production_env):
+    for name, value in SANDBOX.items():
+        production_env.setenv(name, value)
+
+    problems = ProductionConfig.problems()
+
+    assert problems == [
+        f"{name} is a sandbox key (SB-); use the production key, "
+        "or set MIDTRANS_IS_PRODUCTION=false to run a staging server on the sandbox"
+        for name in SANDBOX
+    ]
+    assert all(value not in refusal() for value in SANDBOX.values())
+    production_env.setenv("MIDTRANS_IS_PRODUCTION", "false")
+    assert ProductionConfig.problems() == []
+
+
+@pytest.mark.parametrize(
+    "is_production, keys, problem",
+    [
+        ("true", "sandbox", "{name} is a sandbox key (SB-) but MIDTRANS_IS_PRODUCTION is true"),
+        ("false", "production", "{name} is a production key (Mid-) but MIDTRANS_IS_PRODUCTION is false"),
+    ],
+)
+@pytest.mark.parametrize("name", ["MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY"])
+def test_production_refuses_midtrans_keys_that_do_not_match_the_mode(production_env, is_production, keys, problem, name):
+    production_env.setenv("MIDTRANS_IS_PRODUCTION", is_production)
+    if keys == "sandbox":
+        production_env.setenv(name, SANDBOX[name])
+    else:  # every other key is a sandbox one, as on a staging server
+        for other, value in SANDBOX.items():
+            if other != name:
+                production_env.setenv(other, value)
+
+    assert ProductionConfig.problems() == [problem.format(name=name)]
+
+
+def test_production_refuses_a_midtrans_mode_that_is_not_a_yes_or_no(production_env):
+    production_env.setenv("MIDTRANS_IS_PRODUCTION", "maybe")
+    assert ProductionConfig.problems() == ["MIDTRANS_IS_PRODUCTION must be true or false"]
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_production_refuses_a_bad_trusted_proxy_count(production_env, value):
+    production_env.setenv("TRUSTED_PROXY_COUNT", value)
+    assert ProductionConfig.problems() == [f"TRUSTED_PROXY_COUNT must be a whole number, 0 or more, not {value!r}"]
 
 
 # --- development --------------------------------------------------------------------
@@ -214,6 +375,54 @@ def test_development_works_with_no_environment_at_all(tmp_path):
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }
     assert (tmp_path / "secrets.json").exists()
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5", " "])
+def test_a_bad_trusted_proxy_count_stops_any_app_from_starting(tmp_path, monkeypatch, value):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr(DevelopmentConfig, "TRUSTED_PROXY_COUNT", value)
+    with pytest.raises(RuntimeError, match="TRUSTED_PROXY_COUNT must be a whole number, 0 or more"):
+        config_for("development")
+
+
+@pytest.mark.parametrize("value, expected", [("0", 0), ("2", 2), (" 1 ", 1), (3, 3)])
+def test_trusted_proxy_count_is_read_as_a_number(tmp_path, monkeypatch, value, expected):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr(DevelopmentConfig, "TRUSTED_PROXY_COUNT", value)
+    assert config_for("development").TRUSTED_PROXY_COUNT == expected
+
+
+TESTING_SECRETS_SCRIPT = "import config, json; c = config.config_for('testing'); print(json.dumps([c.SECRET_KEY, c.JWT_SECRET_KEY]))"
+
+
+def secrets_of_a_testing_process(**env):
+    finished = subprocess.run([sys.executable, "-c", TESTING_SECRETS_SCRIPT], cwd=ROOT,
+                              env=_clean_env(**env), capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout)
+
+
+def test_testing_makes_its_own_secrets_in_each_process(tmp_path):
+    first = secrets_of_a_testing_process(INSTANCE_DIR=str(tmp_path))
+    second = secrets_of_a_testing_process(INSTANCE_DIR=str(tmp_path))
+
+    for secret_key, jwt_key in (first, second):
+        assert secret_key != jwt_key
+        assert len(secret_key) >= 64 and len(jwt_key) >= 64
+        assert secret_key not in PUBLISHED_TESTING_KEYS and jwt_key not in PUBLISHED_TESTING_KEYS
+    assert not set(first) & set(second)
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_testing_takes_secrets_from_the_environment(tmp_path):
+    given = [secrets.token_urlsafe(48), secrets.token_urlsafe(48)]
+    assert secrets_of_a_testing_process(INSTANCE_DIR=str(tmp_path), SECRET_KEY=given[0], JWT_SECRET_KEY=given[1]) == given
+
+
+def test_no_secret_is_written_in_config_py():
+    source = (ROOT / "config.py").read_text()
+    for value in PUBLISHED_TESTING_KEYS:
+        assert value not in source
 
 
 # --- choosing the config --------------------------------------------------------------

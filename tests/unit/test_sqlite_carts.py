@@ -2,7 +2,7 @@
 
 The rest of the suite runs on PostgreSQL, whose sequences never reuse an id;
 SQLite reused the id of a deleted last row until its tables had AUTOINCREMENT
-(migration 0009). tests/sqlite_carts.py runs the till on a fresh, migrated
+(migration 0008). tests/sqlite_carts.py runs the till on a fresh, migrated
 SQLite file in a process of its own.
 """
 

@@ -7,15 +7,15 @@ cart. PostgreSQL's sequences never hand out an id twice: nothing to do there.
 SQLite cannot add AUTOINCREMENT to a table, so each is recreated (batch mode
 copies the rows; `sqlite_sequence` starts from the highest id copied).
 
-Revision ID: 0009
-Revises: 0006 (each helper's revision sits on 0005; the lead re-chains them)
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
