@@ -61,6 +61,7 @@ class UserPassword(MethodView):
     @allow(ADMIN)
     @blp.arguments(PasswordReset)
     @blp.response(200, UserOut)
+    @blp.alt_response(409, description="Your own account: change your password with POST /api/auth/password.")
     def post(self, body, user_id):
-        """Reset a user's password; their existing tokens stop working"""
-        return services.reset_password(user_id, body["new_password"])
+        """Reset another user's password; their existing tokens stop working"""
+        return services.reset_password(user_id, body["new_password"], actor_id=current_user.id)

@@ -100,9 +100,12 @@ def _refuse_own_lockout(user, changes):
               errors={"json": {"role": ["Not on your own account."]}})
 
 
-def reset_password(user_id, new_password):
-    """An admin sets a new password; every token the user holds stops working."""
+def reset_password(user_id, new_password, *, actor_id):
+    """An admin sets another user's new password; every token the user holds stops working."""
     user = get_user(user_id)
+    if user.id == actor_id:
+        # Resetting asks for no current password: on one's own account a stolen token would take it over.
+        abort(409, message="Change your own password with POST /api/auth/password, which asks for the current one.")
     _check_new_password(user, new_password)
     user.password_hash = hash_password(new_password)
     user.revoke_tokens()

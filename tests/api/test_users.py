@@ -532,6 +532,20 @@ def test_an_admin_cannot_deactivate_or_demote_themselves_even_with_another_admin
     assert client.get("/api/auth/me", headers=headers).status_code == 200
 
 
+def test_an_admin_cannot_reset_their_own_password_without_the_current_one(app, client, make_user, auth_headers):
+    """The reset asks for no current password, so on one's own account a stolen token would take the account."""
+    admin = make_user("admin")
+    headers = auth_headers(user=admin)
+    before = user_rows(app)
+
+    response = client.post(f"/api/users/{admin['id']}/password", headers=headers,
+                           json={"new_password": "Kopi susu gula aren 2026"})
+
+    assert "/api/auth/password" in assert_error(response, 409)["message"]
+    assert user_rows(app) == before
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
 def test_another_admin_may_deactivate_or_demote_an_admin(app, client, make_user, auth_headers):
     first = make_user("admin")
     second = make_user("admin")
