@@ -2,16 +2,31 @@
 
 import os
 import sys
+from functools import wraps
 
 import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
+from app.domain import DomainError
 from app.users.schemas import PASSWORD_LENGTH, validate_username
 
 users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
 reports_cli = AppGroup("reports", help="Report summaries.")
+
+
+def refusals_exit(command):
+    """A service's refusal (a DomainError) is printed as "Error: <message>" and exits 1, not as a traceback."""
+
+    @wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+
+    return run
 
 
 def _read_password(password_stdin):
@@ -32,6 +47,7 @@ def _read_password(password_stdin):
 @click.option("--username", required=True, help="The new admin's username.")
 @click.option("--full-name", default="Administrator", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@refusals_exit
 def create_admin(username, full_name, password_stdin):
     """Create an admin. The password comes from stdin or ADMIN_PASSWORD, never a flag."""
     from app.auth.passwords import WeakPassword
@@ -52,6 +68,7 @@ def create_admin(username, full_name, password_stdin):
 
 
 @demo_cli.command("seed")
+@refusals_exit
 def seed():
     """Load idempotent demo data: users of every role (and, as features land, a catalog and sales)."""
     from flask import current_app
@@ -67,6 +84,7 @@ def seed():
 @reports_cli.command("rebuild")
 @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
 @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, YYYY-MM-DD.")
+@refusals_exit
 def rebuild(date_from, date_to):
     """Rebuild the daily summaries of a range of closed days (each day replaced whole)."""
     from app.reports.services import build_range

@@ -1,9 +1,10 @@
 """One error shape for every failure: `{code, status, message, errors?}`.
 
 flask-smorest already answers HTTP errors (404, 405, 422 ...) in this shape;
-here the rest is brought into line: authentication failures from
-flask-jwt-extended, an unavailable Redis or database (503), and anything
-unexpected (500, logged with its traceback, never shown to the caller).
+here the rest is brought into line: the domain errors services raise
+(app/domain.py, each mapped to its status by `STATUS` below), authentication
+failures from flask-jwt-extended, an unavailable Redis or database (503), and
+anything unexpected (500, logged with its traceback, never shown to the caller).
 """
 
 import logging
@@ -13,6 +14,8 @@ import redis
 from flask import jsonify
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from app import domain
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +29,37 @@ def error_response(code, message, errors=None):
     return response
 
 
-def register_error_handlers(app):
-    from app.auth.passwords import WeakPassword
+# The one place a domain error gets its HTTP status; subclasses take their base's.
+STATUS = {
+    domain.Malformed: 400,
+    domain.AuthenticationFailed: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Gone: 410,
+    domain.TooLarge: 413,
+    domain.Invalid: 422,
+    domain.TooManyAttempts: 429,
+    domain.Unavailable: 503,
+}
 
-    @app.errorhandler(WeakPassword)
-    def weak_password(error):
-        # Raised before anything is changed, by the services that set a password.
-        return error_response(422, f"{error.field} is too weak: {error.reasons[0]}", {"json": {error.field: error.reasons}})
+
+def status_of(error_class):
+    """The HTTP status of a DomainError class: its own entry in STATUS or its nearest base's; None if none."""
+    return next((STATUS[base] for base in error_class.__mro__ if base in STATUS), None)
+
+
+def register_error_handlers(app):
+    @app.errorhandler(domain.DomainError)
+    def domain_error(error):
+        code = status_of(type(error))
+        if code is None:
+            log.error("domain_error_without_status error=%s", type(error).__name__)
+            return error_response(500, "Internal error; it has been logged.")
+        response = error_response(code, error.message, error.errors)
+        if getattr(error, "retry_after", None) is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)

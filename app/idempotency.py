@@ -21,11 +21,11 @@ from functools import wraps
 from typing import NamedTuple
 
 from flask import current_app, g, jsonify, request
-from flask_smorest import abort
 from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.domain import Conflict, Invalid
 from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.models import UTCDateTime, utcnow
@@ -112,7 +112,7 @@ def _claim(scope, key, request_hash):
     if db.session.get_bind().dialect.name == "postgresql":
         locked, *record = _LOCK_AND_RECORD.one({**params, "lock_id": _lock_id(scope, key)})
         if not locked:
-            abort(409, message="A request with this Idempotency-Key is still being processed; retry shortly.")
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
         existing = None if record[0] is None else _Record(*record)
     else:
         existing = db.session.execute(_RECORD, params).first()
@@ -123,8 +123,8 @@ def _claim(scope, key, request_hash):
     if existing is None:
         return Claim(scope, key, request_hash)
     if existing.request_hash != request_hash:
-        abort(422, message="This Idempotency-Key was already used with a different request.",
-              errors={"headers": {HEADER: ["Used with another request body."]}})
+        raise Invalid("This Idempotency-Key was already used with a different request.",
+                      errors={"headers": {HEADER: ["Used with another request body."]}})
     return Replay(existing.resource_id, existing.response_status)
 
 
@@ -184,8 +184,8 @@ def idempotent(name, replay, scope_by_user=True):
             if key is None:
                 return view(*args, **kwargs)
             if not 1 <= len(key) <= 255 or not key.isprintable() or not key.isascii():
-                abort(422, message=f"{HEADER} must be 1 to 255 printable ASCII characters.",
-                      errors={"headers": {HEADER: ["Invalid key."]}})
+                raise Invalid(f"{HEADER} must be 1 to 255 printable ASCII characters.",
+                              errors={"headers": {HEADER: ["Invalid key."]}})
             scope = name
             if scope_by_user:
                 from flask_jwt_extended import current_user
@@ -206,7 +206,7 @@ def idempotent(name, replay, scope_by_user=True):
                 db.session.rollback()
                 if "idempotency_keys" not in str(error.orig):
                     raise
-                abort(409, message="A request with this Idempotency-Key was processed concurrently; retry it.")
+                raise Conflict("A request with this Idempotency-Key was processed concurrently; retry it.")
             if not outcome.completed:
                 log.error("idempotency_not_completed scope=%s", name)
             return result

@@ -2,9 +2,10 @@
 
 from datetime import datetime, timezone
 
-from flask_smorest import abort
 from sqlalchemy import DateTime, TypeDecorator, func
 from sqlalchemy.orm import Mapped, mapped_column
+
+from app.domain import NotFound
 
 
 def utcnow():
@@ -52,11 +53,11 @@ def one_of(column, values):
     return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
-def get_or_404(model, ident, label):
-    """The row of `model` with this primary key, or a 404 saying "No <label> with id <ident>."."""
+def get_or_raise(model, ident, label):
+    """The row of `model` with this primary key; NotFound saying "No <label> with id <ident>." if none."""
     from app.extensions import db
 
     row = db.session.get(model, ident)
     if row is None:
-        abort(404, message=f"No {label} with id {ident}.")
+        raise NotFound(f"No {label} with id {ident}.")
     return row

@@ -9,10 +9,10 @@ PIN does not clear the count, or one known PIN could reset it between guesses
 at another approver's.
 """
 
-from flask_smorest import abort
 
 from app.auth.passwords import hash_password, verify_password
 from app.auth.policy import MANAGERS
+from app.domain import Forbidden, TooManyAttempts
 from app.extensions import redis_client
 from app.users.services import find_by_username
 
@@ -26,20 +26,20 @@ def set_pin(user, pin):
 
 
 def verify_approval(approval, action, *, requester):
-    """The active supervisor or admin who approved `requester`'s `action` with their PIN; 403/429 otherwise."""
+    """The active manager who approved `requester`'s `action` with their PIN; else Forbidden or TooManyAttempts."""
     if not approval:
-        abort(403, message=f"A cashier needs a supervisor's approval to {action}.",
-              errors={"json": {"approval": ["Required: a supervisor's username and PIN."]}})
+        raise Forbidden(f"A cashier needs a supervisor's approval to {action}.",
+                        errors={"json": {"approval": ["Required: a supervisor's username and PIN."]}})
     key = f"{_FAILURES_KEY}{requester.id}"
     if int(redis_client.get(key) or 0) >= MAX_FAILURES:
-        abort(429, message="Too many wrong PINs from your account; wait 15 minutes, "
-                           "or ask a supervisor to do it from their own account.")
+        raise TooManyAttempts("Too many wrong PINs from your account; wait 15 minutes, "
+                              "or ask a supervisor to do it from their own account.")
     approver = find_by_username(approval["username"])
     valid = verify_password(approver.pin_hash if approver else None, approval["pin"])
     if not valid or not approver.is_active or approver.role not in MANAGERS:
         _count_failure(key)
-        abort(403, message="The approval was refused: wrong approver or PIN.",
-              errors={"json": {"approval": ["Not a supervisor's valid PIN."]}})
+        raise Forbidden("The approval was refused: wrong approver or PIN.",
+                        errors={"json": {"approval": ["Not a supervisor's valid PIN."]}})
     return approver
 
 

@@ -8,6 +8,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn.matching import RANKED_DICTIONARIES
 
+from app.domain import Invalid
+
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 
 # Verified against when the username is unknown, so an unknown user costs as
@@ -33,13 +35,13 @@ _COMMON_PASSWORDS = RANKED_DICTIONARIES["passwords"]
 _estimate_lock = threading.Lock()
 
 
-class WeakPassword(ValueError):
+class WeakPassword(Invalid):
     """A new password that is too short, too long, known or easily guessed; nothing may be saved."""
 
     def __init__(self, field, reasons):
         self.field = field  # the request field that carried it
         self.reasons = reasons  # what a person can act on, the most telling first
-        super().__init__(f"{field}: {' '.join(reasons)}")
+        super().__init__(f"{field} is too weak: {reasons[0]}", errors={"json": {field: reasons}})
 
 
 def hash_password(password):

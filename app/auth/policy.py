@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask_jwt_extended import current_user, verify_jwt_in_request
-from flask_smorest import abort
 
+from app.domain import Forbidden
 from app.users.models import ADMIN, CASHIER, ROLES, SUPERVISOR
 
 STAFF = (ADMIN, SUPERVISOR, CASHIER)
@@ -77,7 +77,7 @@ def allow(*roles):
         def guarded(*args, **kwargs):
             verify_jwt_in_request()
             if current_user.role not in policy.roles:
-                abort(403, message=f"Your role ({current_user.role}) may not do this; it needs {', '.join(policy.roles)}.")
+                raise Forbidden(f"Your role ({current_user.role}) may not do this; it needs {', '.join(policy.roles)}.")
             return view(*args, **kwargs)
 
         return _declare(guarded, policy)

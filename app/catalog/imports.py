@@ -11,15 +11,15 @@ import io
 import logging
 import re
 
-from flask_smorest import abort
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 
 from app.catalog.models import Category, Product, ProductImport
 from app.catalog.schemas import CategoryIn, ProductIn
+from app.domain import Invalid, TooLarge
 from app.extensions import db
 from app.inventory.services import StockChange, apply_stock_changes
-from app.models import get_or_404, utcnow
+from app.models import get_or_raise, utcnow
 from app.tasking import enqueue_after_commit
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _decode(raw_bytes):
     try:
         return raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError:
-        abort(422, message="The file is not UTF-8 text; in Excel use 'Save as: CSV UTF-8'.")
+        raise Invalid("The file is not UTF-8 text; in Excel use 'Save as: CSV UTF-8'.")
 
 
 def _reader(text):
@@ -67,32 +67,31 @@ def _reader(text):
 def _check_header(header):
     missing = [column for column in REQUIRED if column not in header]
     if missing:
-        abort(
-            422,
-            message=f"The header row lacks {', '.join(missing)}; required columns are {', '.join(REQUIRED)}.",
+        raise Invalid(
+            f"The header row lacks {', '.join(missing)}; required columns are {', '.join(REQUIRED)}.",
             errors={"file": {"missing_columns": missing}},
         )
     duplicated = sorted({column for column in header if column and header.count(column) > 1})
     if duplicated:
-        abort(422, message=f"Columns appear twice: {', '.join(duplicated)}.")
+        raise Invalid(f"Columns appear twice: {', '.join(duplicated)}.")
 
 
 def start_import(store_id, user_id, upload):
     raw = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
-        abort(413, message=f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        raise TooLarge(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     text = _decode(raw)
     if "\x00" in text:
         # No spreadsheet writes NUL into a CSV, and the database cannot store it.
-        abort(422, message="The file contains NUL characters; it is not a CSV text file.",
-              errors={"file": ["Contains NUL characters."]})
+        raise Invalid("The file contains NUL characters; it is not a CSV text file.",
+                      errors={"file": ["Contains NUL characters."]})
     header, reader = _reader(text)
     _check_header(header)
     rows = sum(1 for row in reader if any(cell.strip() for cell in row))
     if rows == 0:
-        abort(422, message="The file has a header but no rows.")
+        raise Invalid("The file has a header but no rows.")
     if rows > MAX_ROWS:
-        abort(422, message=f"The file has {rows} rows; split it into files of at most {MAX_ROWS}.")
+        raise Invalid(f"The file has {rows} rows; split it into files of at most {MAX_ROWS}.")
     product_import = ProductImport(
         filename=(upload.filename or "")[:255] or None,
         content=text,
@@ -111,7 +110,7 @@ def start_import(store_id, user_id, upload):
 
 
 def get_import(import_id):
-    return get_or_404(ProductImport, import_id, "product import")
+    return get_or_raise(ProductImport, import_id, "product import")
 
 
 # Applying an import (the Celery task)

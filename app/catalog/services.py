@@ -1,23 +1,23 @@
 """Categories and products: the rules of the catalog."""
 
-from flask_smorest import abort
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.models import Category, Product
+from app.domain import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
 from app.inventory.services import STOCK, StockChange, apply_stock_changes, with_stock
-from app.models import get_or_404
+from app.models import get_or_raise
 
 
 def _commit_or_conflict(message, flush_only=False):
-    """Commit (or flush); a unique key lost to a concurrent request becomes a 409, not a 500."""
+    """Commit (or flush); a unique key lost to a concurrent request becomes a Conflict, not a 500."""
     try:
         db.session.flush() if flush_only else db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        abort(409, message=message)
+        raise Conflict(message)
 
 
 # Categories
@@ -31,7 +31,7 @@ def categories_query(q=None):
 
 
 def get_category(category_id):
-    return get_or_404(Category, category_id, "category")
+    return get_or_raise(Category, category_id, "category")
 
 
 def _check_category_name(name, exclude_id=None):
@@ -39,7 +39,7 @@ def _check_category_name(name, exclude_id=None):
     if exclude_id is not None:
         query = query.where(Category.id != exclude_id)
     if db.session.scalar(query) is not None:
-        abort(409, message=f"A category named {name!r} exists.", errors={"json": {"name": ["Already used."]}})
+        raise Conflict(f"A category named {name!r} exists.", errors={"json": {"name": ["Already used."]}})
 
 
 def create_category(data):
@@ -64,7 +64,7 @@ def delete_category(category_id):
     category = get_category(category_id)
     in_use = db.session.scalar(select(func.count()).where(Product.category_id == category_id))
     if in_use:
-        abort(409, message=f"{in_use} products are in this category; move them to another category first.")
+        raise Conflict(f"{in_use} products are in this category; move them to another category first.")
     db.session.delete(category)
     db.session.commit()
 
@@ -105,7 +105,7 @@ def low_stock_query(store_id):
 def get_product(store_id, product_id):
     product = db.session.scalars(with_stock(select(Product), store_id).where(Product.id == product_id)).first()
     if product is None:
-        abort(404, message=f"No product with id {product_id}.")
+        raise NotFound(f"No product with id {product_id}.")
     return product
 
 
@@ -116,12 +116,12 @@ def find_by_code(store_id, code):
     product = db.session.scalars(query.where(Product.barcode == code)).first()
     product = product or db.session.scalars(query.where(Product.sku == code)).first()
     if product is None:
-        abort(404, message=f"No product with barcode or SKU {code!r}.")
+        raise NotFound(f"No product with barcode or SKU {code!r}.")
     return product
 
 
 def _check_product_fields(data, exclude_id=None):
-    """Unique SKU and barcode, and a category that exists: 409/422 before anything is written."""
+    """Unique SKU and barcode, and a category that exists: Conflict or Invalid before anything is written."""
     conflicts = {}
     for field in ("sku", "barcode"):
         value = data.get(field)
@@ -134,10 +134,10 @@ def _check_product_fields(data, exclude_id=None):
             conflicts[field] = ["Already used by another product."]
     if conflicts:
         names = " and ".join("SKU" if field == "sku" else field for field in conflicts)
-        abort(409, message=f"Another product uses this {names}.", errors={"json": conflicts})
+        raise Conflict(f"Another product uses this {names}.", errors={"json": conflicts})
     category_id = data.get("category_id")
     if category_id is not None and db.session.get(Category, category_id) is None:
-        abort(422, message="Unknown category.", errors={"json": {"category_id": [f"No category with id {category_id}."]}})
+        raise Invalid("Unknown category.", errors={"json": {"category_id": [f"No category with id {category_id}."]}})
 
 
 def create_product(store_id, user_id, data):

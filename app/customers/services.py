@@ -5,14 +5,14 @@ The running totals on a customer (`purchase_count`, `total_spent_idr`,
 same transaction as the checkout, void or refund. Nothing here writes them.
 """
 
-from flask_smorest import abort
 from sqlalchemy import BigInteger, String, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from app.customers.models import Customer
 from app.customers.schemas import phone_search_needles
+from app.domain import Conflict
 from app.extensions import db
-from app.models import get_or_404
+from app.models import get_or_raise
 from app.orders.models import Order
 from app.sales.models import Sale
 
@@ -32,7 +32,7 @@ def customers_query(q=None):
 
 
 def get_customer(customer_id):
-    return get_or_404(Customer, customer_id, "customer")
+    return get_or_raise(Customer, customer_id, "customer")
 
 
 def _check_phone_free(phone, exclude_id=None):
@@ -43,17 +43,17 @@ def _check_phone_free(phone, exclude_id=None):
         query = query.where(Customer.id != exclude_id)
     holder = db.session.scalar(query)
     if holder is not None:
-        abort(409, message=f"The phone number {phone} belongs to another customer ({holder}).",
-              errors={"json": {"phone": [PHONE_TAKEN]}})
+        raise Conflict(f"The phone number {phone} belongs to another customer ({holder}).",
+                       errors={"json": {"phone": [PHONE_TAKEN]}})
 
 
 def _commit_or_conflict():
-    """Commit; the phone's unique key lost to a concurrent request is a 409, not a 500."""
+    """Commit; the phone's unique key lost to a concurrent request is a Conflict, not a 500."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        abort(409, message="That phone number belongs to another customer.", errors={"json": {"phone": [PHONE_TAKEN]}})
+        raise Conflict("That phone number belongs to another customer.", errors={"json": {"phone": [PHONE_TAKEN]}})
 
 
 def create_customer(data):
@@ -79,13 +79,13 @@ def delete_customer(customer_id):
     customer = get_customer(customer_id)
     purchases = db.session.scalar(select(func.count()).select_from(_purchases(customer_id).subquery()))
     if purchases:
-        abort(409, message=f"{customer.name} has {purchases} purchases on record and cannot be deleted.")
+        raise Conflict(f"{customer.name} has {purchases} purchases on record and cannot be deleted.")
     db.session.delete(customer)
     try:
         db.session.commit()
     except IntegrityError:  # a sale for them committed meanwhile
         db.session.rollback()
-        abort(409, message=f"{customer.name} has purchases on record and cannot be deleted.")
+        raise Conflict(f"{customer.name} has purchases on record and cannot be deleted.")
 
 
 # Purchase history

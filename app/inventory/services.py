@@ -12,13 +12,13 @@ into the caller's transaction and never commits: the caller's state change
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask_smorest import abort
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import with_expression
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.catalog.models import Product
+from app.domain import Conflict
 from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
@@ -35,12 +35,17 @@ class StockChange:
     delta: int
 
 
-class InsufficientStock(Exception):
+class InsufficientStock(Conflict):
     """Some products do not have enough units; nothing may be committed."""
 
     def __init__(self, shortages):
-        self.shortages = shortages  # [{"product_id", "requested", "available"}]
-        super().__init__(f"not enough stock for products {[s['product_id'] for s in shortages]}")
+        self.shortages = shortages  # [{"product_id", "name", "requested", "available"}]
+        super().__init__(
+            "Not enough stock for "
+            + ", ".join(f"{s['name']} (asked {s['requested']}, {s['available']} left)" for s in shortages)
+            + ".",
+            errors={"stock": shortages},
+        )
 
 
 def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=None, note=None):
@@ -198,16 +203,6 @@ def with_stock(query, store_id):
     ).options(with_expression(Product.stock, STOCK))
 
 
-def abort_insufficient(error):
-    abort(
-        409,
-        message="Not enough stock for "
-        + ", ".join(f"{s['name']} (asked {s['requested']}, {s['available']} left)" for s in error.shortages)
-        + ".",
-        errors={"stock": error.shortages},
-    )
-
-
 def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
     """A person's correction or a goods receipt: one movement, committed."""
     from app.catalog.services import get_product
@@ -221,9 +216,9 @@ def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
             user_id=user_id,
             note=note,
         )
-    except InsufficientStock as error:
+    except InsufficientStock:
         db.session.rollback()
-        abort_insufficient(error)
+        raise
     db.session.commit()
     return db.session.get(StockMovement, movement_id)
 

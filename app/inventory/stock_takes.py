@@ -2,14 +2,14 @@
 
 import logging
 
-from flask_smorest import abort
 from sqlalchemy import insert, select
 
 from app.catalog.models import Product
+from app.domain import Invalid
 from app.extensions import db
 from app.inventory.models import StockLevel, StockTake, StockTakeLine
 from app.inventory.services import StockChange, apply_stock_changes
-from app.models import get_or_404, utcnow
+from app.models import get_or_raise, utcnow
 from app.tasking import enqueue_after_commit
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,8 @@ def _unknown_products(product_ids):
 def create_stock_take(store_id, user_id, counts, note=None):
     unknown = _unknown_products([line["product_id"] for line in counts])
     if unknown:
-        abort(
-            422,
-            message=f"Unknown products: {unknown[:20]}.",
+        raise Invalid(
+            f"Unknown products: {unknown[:20]}.",
             errors={"json": {"counts": {"unknown_product_ids": unknown[:100]}}},
         )
     stock_take = StockTake(store_id=store_id, status="pending", note=note, line_count=len(counts), created_by_id=user_id)
@@ -47,7 +46,7 @@ def create_stock_take(store_id, user_id, counts, note=None):
 
 
 def get_stock_take(stock_take_id):
-    return get_or_404(StockTake, stock_take_id, "stock take")
+    return get_or_raise(StockTake, stock_take_id, "stock take")
 
 
 def stock_takes_query(status=None):

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import case, func, select, text
 
+from app.domain import Conflict, TooManyAttempts
 from app.extensions import db
 from app.inventory.models import StockLevel
 from app.orders.models import Order, OrderItem
 
 
-class TooManyPendingOrders(Exception):
+class TooManyPendingOrders(TooManyAttempts):
     """This address or phone number already has as many unpaid orders as allowed."""
 
 
@@ -49,12 +50,14 @@ class ShareExceeded:
     by_client: bool  # the client's own share ran out, not the shop's online share
 
 
-class OnlineShareExceeded(Exception):
+class OnlineShareExceeded(Conflict):
     """Some lines would take more than unpaid online orders may hold; nothing may be committed."""
 
     def __init__(self, lines):
         self.lines = lines
-        super().__init__(f"online share exceeded for products {[line.product_id for line in lines]}")
+        messages = {line.index: describe(line) for line in lines}
+        super().__init__(" ".join(messages.values()),
+                         errors={"json": {"items": {index: {"qty": [message]} for index, message in messages.items()}}})
 
 
 # Caps on open unpaid orders

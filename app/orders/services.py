@@ -12,14 +12,14 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_smorest import abort
 from sqlalchemy import func, or_, select, update
 
 from app import idempotency
 from app.catalog.models import Category, Product
 from app.customers.models import Customer
+from app.domain import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.inventory.services import InsufficientStock, StockChange, abort_insufficient, apply_stock_changes, with_stock
+from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes, with_stock
 from app.models import utcnow
 from app.orders import holds
 from app.orders.models import FULFILMENT, Order, OrderItem
@@ -75,8 +75,8 @@ def _load_products(items):
     for index, item in enumerate(items):
         product = products.get(item["product_id"])
         if product is None or not product.is_active:
-            abort(422, message=f"Product {item['product_id']} is not on the menu.",
-                  errors={"json": {"items": {index: {"product_id": ["Not on the menu."]}}}})
+            raise Invalid(f"Product {item['product_id']} is not on the menu.",
+                          errors={"json": {"items": {index: {"product_id": ["Not on the menu."]}}}})
     return products
 
 
@@ -93,13 +93,13 @@ def place_order(store_id, data, client_address):
         pricing.Rates(store.tax_rate_bp, store.tax_inclusive, store.service_charge_bp),
     )
     if priced.total_idr <= 0:
-        abort(422, message="The order's total is zero; nothing to pay.")
+        raise Invalid("The order's total is zero; nothing to pay.")
     customer = data["customer"]
     try:
         holds.check_pending_caps(client_address, customer["phone"])
-    except holds.TooManyPendingOrders as error:
+    except holds.TooManyPendingOrders:
         db.session.rollback()
-        abort(429, message=str(error))
+        raise
     placed_at = utcnow()
     order = Order(
         id=uuid.uuid4(),
@@ -143,23 +143,14 @@ def place_order(store_id, data, client_address):
             reference=f"order:{order.id}",
         )
         holds.check_online_share(store_id, order, client_address)  # the stock rows are locked now
-    except InsufficientStock as error:
+    except (InsufficientStock, holds.OnlineShareExceeded):
         db.session.rollback()
-        abort_insufficient(error)
-    except holds.OnlineShareExceeded as error:
-        db.session.rollback()
-        _abort_over_share(error)
+        raise
     idempotency.complete(order.id, 201)
     body = _order_out.dump(order)
     db.session.commit()
     log.info("order_placed order_id=%s total_idr=%s", order.id, order.total_idr)
     return body
-
-
-def _abort_over_share(error):
-    messages = {line.index: holds.describe(line) for line in error.lines}
-    abort(409, message=" ".join(messages.values()),
-          errors={"json": {"items": {index: {"qty": [message]} for index, message in messages.items()}}})
 
 
 # Reading
@@ -172,7 +163,7 @@ def find_order(order_id, lock=False):
         query = query.with_for_update(of=Order).execution_options(populate_existing=True)
     order = db.session.scalars(query).first()
     if order is None:
-        abort(404, message="No such order.")
+        raise NotFound("No such order.")
     return order
 
 
@@ -280,8 +271,8 @@ def advance(order_id, status):
     order = find_order(order_id, lock=True)
     if FULFILMENT.get(order.status) != status:
         expected = FULFILMENT.get(order.status)
-        abort(409, message=f"The order is {order.status}; "
-                           + (f"the next step is {expected}." if expected else "it has no further fulfilment step."))
+        raise Conflict(f"The order is {order.status}; "
+                       + (f"the next step is {expected}." if expected else "it has no further fulfilment step."))
     extra = {"completed_at": utcnow()} if status == "completed" else {}
     _move(order.id, (order.status,), status=status, **extra)
     db.session.commit()

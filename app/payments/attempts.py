@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_smorest import abort
 from sqlalchemy import select, update
 
 from app import idempotency
+from app.domain import Conflict, NotFound
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
@@ -38,9 +38,9 @@ def start_payment(order_id):
     """The attempt to show the customer: a live one again, or a new one. Returns (attempt_id, is_new)."""
     order = orders.find_order(order_id, lock=True)
     if order.status != "pending":
-        abort(409, message=f"The order is {order.status}; there is nothing to pay.")
+        raise Conflict(f"The order is {order.status}; there is nothing to pay.")
     if order.expires_at <= utcnow():
-        abort(409, message="The order's time to pay has run out; place it again.")
+        raise Conflict("The order's time to pay has run out; place it again.")
     _hold_for_payment(order)
     latest = latest_attempt(order.id)
     if latest is not None and _still_usable(latest):
@@ -104,7 +104,7 @@ def attempt_for_order(order_id):
     order = orders.find_order(order_id)
     attempt = latest_attempt(order.id)
     if attempt is None:
-        abort(404, message="No payment has been started for this order.")
+        raise NotFound("No payment has been started for this order.")
     return attempt
 
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import redis
 from flask import current_app
-from flask_smorest import abort
 from sqlalchemy import delete, select, update
 
 from app import jsonbody
+from app.domain import Forbidden, Malformed
 from app.extensions import db, redis_client
 from app.models import utcnow
 from app.payments.gateway import gateway, signature_is_valid
@@ -51,10 +51,10 @@ def record_notification(raw_body, headers, remote_addr):
             "Malformed notification: order_id, status_code, gross_amount or signature_key missing or not strings.")
     if problem is not None:
         _record_refused(raw_body, headers, remote_addr, "invalid", problem, payload=None)
-        abort(400, message="Malformed notification.")
+        raise Malformed("Malformed notification.")
     if not signature_is_valid(payload, current_app.config["MIDTRANS_SERVER_KEY"]):
         _record_refused(raw_body, headers, remote_addr, "rejected", "Signature does not match.", payload)
-        abort(403, message="Invalid signature.")
+        raise Forbidden("Invalid signature.")
 
     entry = _entry(raw_body[:MAX_WEBHOOK_BODY], headers, remote_addr, payload, "received", signature_valid=True)
     db.session.add(entry)

@@ -14,10 +14,10 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from flask_smorest import abort
 from sqlalchemy import or_, select, update
 
 from app.auth.policy import MANAGERS
+from app.domain import Conflict, Forbidden, Unavailable
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
@@ -110,7 +110,7 @@ def _stop_at_midtrans(attempt_id, midtrans_order_id):
 def cancel_order(order_id, user, reason, refund_manually=False):
     order = orders.find_order(order_id)
     if order.status in ("completed", "expired", "cancelled", "failed"):
-        abort(409, message=f"The order is {order.status}; it cannot be cancelled.")
+        raise Conflict(f"The order is {order.status}; it cannot be cancelled.")
     reason = reason or f"cancelled by {user.username}"
     if order.status == "pending":
         targets = [(a.id, a.midtrans_order_id) for a in db.session.scalars(
@@ -133,7 +133,7 @@ def cancel_order(order_id, user, reason, refund_manually=False):
         order = orders.find_order(order_id)
     if user.role not in MANAGERS:
         # Cancelling a paid order gives money back: like a refund at the till, a manager's call.
-        abort(403, message="Only an admin or a supervisor may cancel a paid order (it is refunded).")
+        raise Forbidden("Only an admin or a supervisor may cancel a paid order (it is refunded).")
     return _cancel_paid(order, reason, refund_manually)
 
 
@@ -143,7 +143,7 @@ def _cancel_paid(order, reason, refund_manually):
                                      PaymentAttempt.status.in_(("paid", "partially_refunded")))
     ).first()
     if paid is None:
-        abort(409, message=f"The order is {order.status} without a paid payment; nothing to refund.")
+        raise Conflict(f"The order is {order.status} without a paid payment; nothing to refund.")
     amount = paid.amount_idr - paid.refunded_idr
     attempt_id = paid.id
     if refund_manually:
@@ -155,8 +155,8 @@ def _cancel_paid(order, reason, refund_manually):
         try:
             gateway().refund(midtrans_order_id, amount, reason, refund_key=f"{midtrans_order_id}-cancel")
         except GatewayError as error:
-            abort(409 if not error.transient else 503,
-                  message=f"Midtrans did not refund: {error.message}. If you refund the customer yourself, "
+            refused = Unavailable if error.transient else Conflict
+            raise refused(f"Midtrans did not refund: {error.message}. If you refund the customer yourself, "
                           "cancel again with refund_manually: true.")
         paid = db.session.scalars(
             select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()

@@ -15,12 +15,12 @@ from itertools import groupby
 from pathlib import Path
 
 from flask import current_app
-from flask_smorest import abort
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import and_, literal, select, update
 
 from app.catalog.models import Product
+from app.domain import Conflict, Gone, NotFound
 from app.extensions import db
 from app.inventory.models import StockMovement
 from app.models import utcnow
@@ -52,10 +52,10 @@ def request_export(store_id, user_id, report, file_format, date_from, date_to):
 
 
 def get_export(export_id, user_id):
-    """The export if this user asked for it; 404 for anyone else, as if it did not exist."""
+    """The export if this user asked for it; NotFound for anyone else, as if it did not exist."""
     export = db.session.get(ReportExport, export_id)
     if export is None or export.requested_by_id != user_id:
-        abort(404, message=f"No export with id {export_id}.")
+        raise NotFound(f"No export with id {export_id}.")
     return export
 
 
@@ -66,12 +66,12 @@ def export_path(export):
 def downloadable(export_id, user_id):
     export = get_export(export_id, user_id)
     if export.status == "expired":
-        abort(410, message="The file has been cleaned up; request the export again.")
+        raise Gone("The file has been cleaned up; request the export again.")
     if export.status != "done":
-        abort(409, message=f"The export is {export.status}; it can be downloaded once it is done.")
+        raise Conflict(f"The export is {export.status}; it can be downloaded once it is done.")
     path = export_path(export)
     if not path.exists():
-        abort(410, message="The file has been cleaned up; request the export again.")
+        raise Gone("The file has been cleaned up; request the export again.")
     return export, path
 
 

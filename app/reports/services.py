@@ -7,10 +7,10 @@ computed on the spot, so the two always agree to the rupiah.
 import logging
 from datetime import datetime, timedelta, timezone
 
-from flask_smorest import abort
 from sqlalchemy import delete, func, insert, select
 
 from app.catalog.models import Product
+from app.domain import Invalid
 from app.extensions import db
 from app.models import utcnow
 from app.orders.models import Order
@@ -30,11 +30,11 @@ def today():
 
 def check_range(date_from, date_to):
     if date_from > date_to:
-        abort(422, message="date_from must not be after date_to.",
-              errors={"query": {"date_from": ["After date_to."]}})
+        raise Invalid("date_from must not be after date_to.",
+                      errors={"query": {"date_from": ["After date_to."]}})
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
-        abort(422, message=f"At most {MAX_RANGE_DAYS} days per request; split the range.",
-              errors={"query": {"date_to": [f"More than {MAX_RANGE_DAYS} days after date_from."]}})
+        raise Invalid(f"At most {MAX_RANGE_DAYS} days per request; split the range.",
+                      errors={"query": {"date_to": [f"More than {MAX_RANGE_DAYS} days after date_from."]}})
 
 
 # Nightly summaries

@@ -13,11 +13,11 @@ has resumed it since; resuming on another till takes the cart over. Any other
 
 from dataclasses import dataclass, field
 
-from flask_smorest import abort
 from sqlalchemy import delete, select, update
 
 from app.catalog.models import Product
 from app.customers.models import Customer
+from app.domain import NotFound
 from app.extensions import db
 from app.inventory.services import with_stock
 from app.models import utcnow
@@ -46,12 +46,12 @@ def get_cart(store_id, cart_id, for_update=False):
         query = query.with_for_update().execution_options(populate_existing=True)
     cart = db.session.scalars(query).first()
     if cart is None:
-        abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
+        raise NotFound(f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
     return cart
 
 
 def _check_like_checkout(store_id, content):
-    """422 for what the checkout would refuse, except payments (not given yet)."""
+    """Invalid for what the checkout would refuse, except payments (not given yet)."""
     # The checkout's own rules, so a cart is never parked that checkout would refuse.
     products = checkout_rules.load_sellable_products(content["items"])
     checkout_rules.price_lines(content, products, db.session.get(Store, store_id))
@@ -93,7 +93,7 @@ def replace_cart(store_id, cart_id, data):
 def delete_cart(store_id, cart_id):
     removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount
     if not removed:
-        abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
+        raise NotFound(f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
     db.session.commit()
 
 
@@ -110,7 +110,7 @@ def resume_cart(store_id, cart_id, user_id):
         .returning(Cart)
     ).first()
     if cart is None:
-        abort(404, message=f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
+        raise NotFound(f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
     db.session.commit()
     return ResumedCart(cart=cart, items=_with_products(store_id, cart.content["items"]),
                        customer=_customer(cart.content.get("customer_id")))

@@ -9,16 +9,16 @@ possible.
 
 from typing import NamedTuple
 
-from flask_smorest import abort
 from sqlalchemy import bindparam, delete, exists, func, select, update
 
 from app import idempotency
 from app.auth.approvals import verify_approval
 from app.catalog.models import Product
 from app.customers.models import Customer
+from app.domain import Conflict, Invalid, NotFound
 from app.driver_sql import DriverStatement
 from app.extensions import db
-from app.inventory.services import InsufficientStock, StockChange, abort_insufficient, apply_stock_changes
+from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes
 from app.models import utcnow
 from app.sales import pricing
 from app.sales.models import Cart, Refund, RefundItem, Sale, SalePayment
@@ -32,11 +32,11 @@ _sale_out = SaleOut()
 
 
 def reject_field(message, path):
-    """422 with the error placed at the request field it concerns."""
+    """Raise Invalid with the error placed at the request field it concerns."""
     errors = [message]
     for part in reversed(path):
         errors = {part: errors}
-    abort(422, message=message, errors={"json": errors})
+    raise Invalid(message, errors={"json": errors})
 
 
 class _ProductAndStore(NamedTuple):
@@ -262,9 +262,9 @@ def _remove_cart(store_id, cart_id, user_id):
         held_elsewhere = db.session.scalar(select(func.count()).select_from(Cart).where(*at_store))
         db.session.rollback()
         if held_elsewhere:
-            abort(409, message=f"Parked cart {cart_id} is held by another till: resume it here before checking it "
-                               "out, or check out without cart_id.")
-        abort(409, message="That parked cart was already checked out or deleted.")
+            raise Conflict(f"Parked cart {cart_id} is held by another till: resume it here before checking it "
+                           "out, or check out without cart_id.")
+        raise Conflict("That parked cart was already checked out or deleted.")
 
 
 def _take_stock(store_id, sale_id, items, user_id):
@@ -276,25 +276,25 @@ def _take_stock(store_id, sale_id, items, user_id):
             reference=f"sale:{sale_id}",
             user_id=user_id,
         )
-    except InsufficientStock as error:
+    except InsufficientStock:
         db.session.rollback()
-        abort_insufficient(error)
+        raise
 
 
 # Reading
 
 
 def _check_sale_id(sale_id):
-    """An id past what the sales table holds is no sale: 404, not an out-of-range error from the database."""
+    """An id past what the sales table holds is no sale: NotFound, not an out-of-range error from the database."""
     if not 0 < sale_id <= BIGINT_ID_MAX:
-        abort(404, message=f"No sale with id {sale_id}.")
+        raise NotFound(f"No sale with id {sale_id}.")
 
 
 def get_sale(store_id, sale_id):
     _check_sale_id(sale_id)
     sale = db.session.scalars(select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id)).first()
     if sale is None:
-        abort(404, message=f"No sale with id {sale_id}.")
+        raise NotFound(f"No sale with id {sale_id}.")
     return sale
 
 
@@ -339,13 +339,13 @@ def void_sale(store_id, sale_id, user, reason, approval=None):
         .execution_options(populate_existing=True)
     ).first()
     if sale is None:
-        abort(404, message=f"No sale with id {sale_id}.")
+        raise NotFound(f"No sale with id {sale_id}.")
     if sale.status == "voided":
-        abort(409, message=f"Sale {sale.number} is already voided.")
+        raise Conflict(f"Sale {sale.number} is already voided.")
     if sale.status != "completed":
-        abort(409, message=f"Sale {sale.number} has refunds; refund the remaining lines instead of voiding.")
+        raise Conflict(f"Sale {sale.number} has refunds; refund the remaining lines instead of voiding.")
     if sale.business_date != business_date():
-        abort(409, message=f"Only today's sales can be voided; refund sale {sale.number} instead.")
+        raise Conflict(f"Only today's sales can be voided; refund sale {sale.number} instead.")
     sale.status = "voided"
     sale.voided_at = utcnow()
     sale.voided_by_id = user.id
@@ -381,9 +381,9 @@ def refund_sale(store_id, sale_id, user, data):
         .execution_options(populate_existing=True)
     ).first()
     if sale is None:
-        abort(404, message=f"No sale with id {sale_id}.")
+        raise NotFound(f"No sale with id {sale_id}.")
     if sale.status == "voided":
-        abort(409, message=f"Sale {sale.number} is voided; nothing to refund.")
+        raise Conflict(f"Sale {sale.number} is voided; nothing to refund.")
     items = {item.id: item for item in sale.items}
     wanted = {}
     for index, line in enumerate(data["items"]):
@@ -396,8 +396,8 @@ def refund_sale(store_id, sale_id, user, data):
     for item_id, qty in wanted.items():
         item = items[item_id]
         if item.refunded_qty + qty > item.qty:
-            abort(409, message=f"Line '{item.name}' sold {item.qty} and {item.refunded_qty} are already refunded; "
-                               f"{qty} more is too many.")
+            raise Conflict(f"Line '{item.name}' sold {item.qty} and {item.refunded_qty} are already refunded; "
+                           f"{qty} more is too many.")
         amount = pricing.refund_amount(item.total_share_idr, item.qty, item.refunded_qty, qty)
         item.refunded_qty += qty
         item.refunded_idr += amount
@@ -435,6 +435,6 @@ def count_receipt_print(store_id, sale_id):
         .returning(Sale.receipt_prints)
     )
     if prints is None:
-        abort(404, message=f"No sale with id {sale_id}.")
+        raise NotFound(f"No sale with id {sale_id}.")
     db.session.commit()
     return get_sale(store_id, sale_id), prints > 1

@@ -1,11 +1,11 @@
 """Staff accounts: creation, changes and the rules that keep an admin around."""
 
-from flask_smorest import abort
 from sqlalchemy import func, or_, select
 
 from app.auth.passwords import check_new_password, hash_password, verify_password
+from app.domain import Conflict, Invalid
 from app.extensions import db
-from app.models import get_or_404
+from app.models import get_or_raise
 from app.stores.models import Store, default_store
 from app.users.models import ADMIN, User
 
@@ -37,14 +37,14 @@ def users_query(q=None, role=None, is_active=None):
 
 
 def get_user(user_id):
-    return get_or_404(User, user_id, "user")
+    return get_or_raise(User, user_id, "user")
 
 
 def create_user(*, username, full_name, role, password, store=None, weak_password_allowed=False):
     """A new active user; raises WeakPassword for a guessable password unless `weak_password_allowed` (demo data)."""
     username = normalize_username(username)
     if find_by_username(username) is not None:
-        abort(409, message=f"The username {username!r} is taken.", errors={"json": {"username": ["Already taken."]}})
+        raise Conflict(f"The username {username!r} is taken.", errors={"json": {"username": ["Already taken."]}})
     store = store or default_store()
     if not weak_password_allowed:
         check_new_password(password, field="password", personal=(username, full_name, store.name))
@@ -77,7 +77,7 @@ def update_user(user_id, changes, *, actor_id):
         changes.get("role", ADMIN) != ADMIN or changes.get("is_active", True) is False
     )
     if loses_admin and _lock_active_admins() == [user.id]:
-        abort(409, message="This is the last active admin; make another admin first.")
+        raise Conflict("This is the last active admin; make another admin first.")
     if "full_name" in changes:
         user.full_name = changes["full_name"].strip()
     if "role" in changes:
@@ -93,11 +93,11 @@ def update_user(user_id, changes, *, actor_id):
 def _refuse_own_lockout(user, changes):
     """Deactivating or demoting oneself is another admin's call: a slip, or a stolen token, would lock the owner out."""
     if changes.get("is_active") is False:
-        abort(409, message="You cannot deactivate your own account; another admin must do it.",
-              errors={"json": {"is_active": ["Not on your own account."]}})
+        raise Conflict("You cannot deactivate your own account; another admin must do it.",
+                       errors={"json": {"is_active": ["Not on your own account."]}})
     if changes.get("role", user.role) != user.role:
-        abort(409, message="You cannot change your own role; another admin must do it.",
-              errors={"json": {"role": ["Not on your own account."]}})
+        raise Conflict("You cannot change your own role; another admin must do it.",
+                       errors={"json": {"role": ["Not on your own account."]}})
 
 
 def reset_password(user_id, new_password, *, actor_id):
@@ -105,7 +105,7 @@ def reset_password(user_id, new_password, *, actor_id):
     user = get_user(user_id)
     if user.id == actor_id:
         # Resetting asks for no current password: on one's own account a stolen token would take it over.
-        abort(409, message="Change your own password with POST /api/auth/password, which asks for the current one.")
+        raise Conflict("Change your own password with POST /api/auth/password, which asks for the current one.")
     _check_new_password(user, new_password)
     user.password_hash = hash_password(new_password)
     user.revoke_tokens()
@@ -114,10 +114,10 @@ def reset_password(user_id, new_password, *, actor_id):
 
 
 def confirm_password(user, current_password):
-    """422 unless `current_password` is the user's: what a stolen token alone cannot give."""
+    """Invalid unless `current_password` is the user's: what a stolen token alone cannot give."""
     if not verify_password(user.password_hash, current_password):
-        abort(422, message="The current password is wrong.",
-              errors={"json": {"current_password": [WRONG_CURRENT_PASSWORD]}})
+        raise Invalid("The current password is wrong.",
+                      errors={"json": {"current_password": [WRONG_CURRENT_PASSWORD]}})
 
 
 def change_own_password(user, current_password, new_password):
