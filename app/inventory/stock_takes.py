@@ -5,6 +5,7 @@ import logging
 from flask_smorest import abort
 from sqlalchemy import insert, select
 
+from app import task_names
 from app.catalog.models import Product
 from app.extensions import db
 from app.inventory.models import StockLevel, StockTake, StockTakeLine
@@ -39,9 +40,7 @@ def create_stock_take(store_id, user_id, counts, note=None):
         insert(StockTakeLine),
         [{"stock_take_id": stock_take.id, "product_id": line["product_id"], "counted": line["counted"]} for line in counts],
     )
-    from tasks.inventory import apply_stock_take
-
-    enqueue_after_commit(db.session, apply_stock_take, stock_take.id)
+    enqueue_after_commit(db.session, task_names.APPLY_STOCK_TAKE, stock_take.id)
     db.session.commit()
     return stock_take
 

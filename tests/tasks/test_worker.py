@@ -1,5 +1,7 @@
 """The Celery worker: a task sent through the broker is run by the real worker process and its result comes back."""
 
+from app import task_names
+from tasks.schedule import beat_schedule
 from tasks.system import ping
 
 
@@ -19,15 +21,33 @@ def test_a_task_sent_by_name_is_run_too(app, celery_worker):
     assert result.get(timeout=15) == "pong"
 
 
-def test_every_task_beat_schedules_is_registered_by_the_worker(app, celery_worker):
-    celery = app.extensions["celery"]
-    registered = set()
-    for names in (celery.control.inspect(timeout=5).registered() or {}).values():
-        registered.update(names)
+def _registered(app, *fields):
+    """The worker's tasks as {name: "field=value ..."} (Celery's own tasks left out)."""
+    replies = app.extensions["celery"].control.inspect(timeout=5).registered(*fields) or {}
+    registered = {}
+    for entries in replies.values():
+        for entry in entries:
+            name, _, info = entry.partition(" ")
+            if not name.startswith("celery."):
+                registered[name] = info
+    return registered
 
-    scheduled = {entry["task"] for entry in celery.conf.beat_schedule.values()}
+
+def test_every_task_beat_schedules_is_registered_by_the_worker(app, celery_worker):
+    registered = set(_registered(app))
+
+    scheduled = {entry["task"] for entry in beat_schedule(app.config).values()}
 
     assert scheduled and scheduled <= registered, scheduled - registered
+
+
+def test_the_worker_registers_every_task_name_the_app_sends_and_no_other(app, celery_worker):
+    registered = _registered(app, "ignore_result")
+
+    assert set(registered) == task_names.all_names()
+    # The sender's ignore_result wins over the task's; they must agree (app.task_names.RESULT_IGNORED).
+    ignored = {name for name, info in registered.items() if "ignore_result=True" in info}
+    assert ignored == task_names.RESULT_IGNORED
 
 
 def test_the_purge_of_refused_notifications_runs_on_the_worker(app, client, celery_worker):
