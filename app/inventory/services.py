@@ -22,7 +22,7 @@ from app.catalog.models import Product
 from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
-from app.models import utcnow
+from app.models import get_or_404, utcnow
 
 # Products per UPDATE statement: keeps the CASE expression and the parameter
 # count small for stock takes of thousands of lines.
@@ -208,11 +208,14 @@ def abort_insufficient(error):
     )
 
 
+def require_product(product_id):
+    """The product, or 404: stock is kept for products that exist."""
+    return get_or_404(Product, product_id, "product")
+
+
 def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
     """A person's correction or a goods receipt: one movement, committed."""
-    from app.catalog.services import get_product
-
-    get_product(store_id, product_id)
+    require_product(product_id)
     try:
         [movement_id] = apply_stock_changes(
             store_id=store_id,
