@@ -25,6 +25,7 @@ from app import task_names
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "pos_tasks_after_commit"
+_KNOWN_TASKS = frozenset(task_names.all_names())
 
 
 def celery_init_app(app):
@@ -59,14 +60,22 @@ def celery_init_app(app):
 
 
 def send_task(name: str, *args, **options):
-    """Send the task called `name` with these arguments now; `options` are `apply_async`'s (expires, countdown ...)."""
+    """Send the task called `name` with these arguments now; `options` as for `apply_async` (expires, ...)."""
+    _check_known(name)
     options.setdefault("ignore_result", name in task_names.RESULT_IGNORED)
     return current_app.extensions["celery"].send_task(name, args=args, **options)
 
 
 def enqueue_after_commit(session, name: str, *args):
     """Send the task called `name` with these arguments when `session` commits; drop it on rollback."""
+    _check_known(name)
     session.info.setdefault(_PENDING_KEY, []).append((name, args))
+
+
+def _check_known(name):
+    # No worker would run it: fail where it is sent, not as a message nobody consumes.
+    if name not in _KNOWN_TASKS:
+        raise ValueError(f"Unknown task name {name!r}; task names live in app/task_names.py.")
 
 
 @event.listens_for(Session, "after_commit")

@@ -1,6 +1,10 @@
 """The Celery worker: a task sent through the broker is run by the real worker process and its result comes back."""
 
+import pytest
+
 from app import task_names
+from app.extensions import db
+from app.tasking import enqueue_after_commit, send_task
 from tasks.schedule import beat_schedule
 from tasks.system import ping
 
@@ -48,6 +52,14 @@ def test_the_worker_registers_every_task_name_the_app_sends_and_no_other(app, ce
     # The sender's ignore_result wins over the task's; they must agree (app.task_names.RESULT_IGNORED).
     ignored = {name for name, info in registered.items() if "ignore_result=True" in info}
     assert ignored == task_names.RESULT_IGNORED
+
+
+def test_a_misspelt_task_name_is_refused_where_it_is_sent(app):
+    with app.app_context():
+        with pytest.raises(ValueError, match="Unknown task name 'payments.create_snap_tokens'"):
+            enqueue_after_commit(db.session, "payments.create_snap_tokens", 1)
+        with pytest.raises(ValueError, match="Unknown task name 'system.pong'"):
+            send_task("system.pong")
 
 
 def test_the_purge_of_refused_notifications_runs_on_the_worker(app, client, celery_worker):
