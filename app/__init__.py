@@ -39,6 +39,7 @@ def create_app(config=None):
     register_jwt_handlers(jwt)
 
     _register_blueprints(app, api)
+    limiter.refuse_limits_off_views(app)
     from app.cli import register_cli
 
     register_cli(app)

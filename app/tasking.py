@@ -7,18 +7,25 @@ the rule for every task in `tasks/`.
 `enqueue_after_commit` is how services hand work to Celery: the task is sent
 only once the surrounding transaction has committed, so a worker never looks
 for rows that do not exist yet, and a rolled-back request sends nothing.
+
+Work is sent by name (`app.task_names`), never by importing `tasks/`: the
+tasks sit above the services they call. Which modules the worker imports and
+what beat schedules are the worker's business, set in `celery_worker.py`.
 """
 
 import logging
 
 from celery import Celery, Task
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import task_names
+
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ("tasks.system", "tasks.inventory", "tasks.catalog", "tasks.maintenance", "tasks.payments", "tasks.reports")
 _PENDING_KEY = "pos_tasks_after_commit"
+_KNOWN_TASKS = frozenset(task_names.all_names())
 
 
 def celery_init_app(app):
@@ -27,7 +34,7 @@ def celery_init_app(app):
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(app.import_name, task_cls=FlaskTask, include=list(TASK_MODULES))
+    celery = Celery(app.import_name, task_cls=FlaskTask)
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
         result_backend=app.config["CELERY_RESULT_BACKEND"],
@@ -47,29 +54,40 @@ def celery_init_app(app):
         timezone=app.config["STORE_TIMEZONE"],
         enable_utc=True,
     )
-    from tasks.schedule import beat_schedule
-
-    celery.conf.beat_schedule = beat_schedule(app.config)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
 
 
-def enqueue_after_commit(session, task, *args, **kwargs):
-    """Send `task` with these arguments when `session` commits; drop it on rollback."""
-    session.info.setdefault(_PENDING_KEY, []).append((task, args, kwargs))
+def send_task(name: str, *args, **options):
+    """Send the task called `name` with these arguments now; `options` as for `apply_async` (expires, ...)."""
+    _check_known(name)
+    options.setdefault("ignore_result", name in task_names.RESULT_IGNORED)
+    return current_app.extensions["celery"].send_task(name, args=args, **options)
+
+
+def enqueue_after_commit(session, name: str, *args):
+    """Send the task called `name` with these arguments when `session` commits; drop it on rollback."""
+    _check_known(name)
+    session.info.setdefault(_PENDING_KEY, []).append((name, args))
+
+
+def _check_known(name):
+    # No worker would run it: fail where it is sent, not as a message nobody consumes.
+    if name not in _KNOWN_TASKS:
+        raise ValueError(f"Unknown task name {name!r}; task names live in app/task_names.py.")
 
 
 @event.listens_for(Session, "after_commit")
 def _send_pending_tasks(session):
     pending = session.info.pop(_PENDING_KEY, [])
-    for task, args, kwargs in pending:
+    for name, args in pending:
         try:
-            task.apply_async(args=args, kwargs=kwargs)
+            send_task(name, *args)
         except Exception:
             # The rows are committed; the beat sweeps that look for unfinished
             # work pick this up, so a broker outage must not fail the request.
-            log.exception("task_enqueue_failed task=%s", task.name)
+            log.exception("task_enqueue_failed task=%s", name)
 
 
 @event.listens_for(Session, "after_soft_rollback")

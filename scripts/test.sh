@@ -4,6 +4,8 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 ensure_venv
+# The layers (.importlinter) first: a broken one fails the run before any test starts.
+lint-imports
 ensure_postgres
 ensure_redis
 mkdir -p artifacts

@@ -5,12 +5,13 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from app import task_names
 from app.catalog import imports
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="catalog.import_products", max_retries=10, autoretry_for=(OperationalError,), retry_backoff=True)
+@shared_task(name=task_names.IMPORT_PRODUCTS, max_retries=10, autoretry_for=(OperationalError,), retry_backoff=True)
 def import_products(import_id):
     try:
         imports.run_import(import_id)

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from app import task_names
 from app.inventory import stock_takes
 from app.locks import redis_lock
 
@@ -12,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="inventory.apply_stock_take",
+    name=task_names.APPLY_STOCK_TAKE,
     bind=True,
     max_retries=10,
     autoretry_for=(OperationalError,),

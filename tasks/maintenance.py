@@ -2,27 +2,27 @@
 
 from celery import shared_task
 
-from app import idempotency
+from app import idempotency, task_names
 from app.auth import tokens
 from app.payments import notifications
 from app.sales import numbering
 
 
-@shared_task(name="maintenance.purge_idempotency_keys")
+@shared_task(name=task_names.PURGE_IDEMPOTENCY_KEYS)
 def purge_idempotency_keys():
     return idempotency.purge_expired()
 
 
-@shared_task(name="maintenance.drop_old_sale_sequences")
+@shared_task(name=task_names.DROP_OLD_SALE_SEQUENCES)
 def drop_old_sale_sequences():
     return numbering.drop_old_sequences()
 
 
-@shared_task(name="maintenance.purge_refused_notifications")
+@shared_task(name=task_names.PURGE_REFUSED_NOTIFICATIONS)
 def purge_refused_notifications():
     return notifications.purge_refused()
 
 
-@shared_task(name="maintenance.purge_revoked_tokens")
+@shared_task(name=task_names.PURGE_REVOKED_TOKENS)
 def purge_revoked_tokens():
     return tokens.purge_expired_revocations()

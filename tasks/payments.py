@@ -6,6 +6,7 @@ import redis
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from app import task_names
 from app.locks import redis_lock
 from app.payments import attempts, notifications, services
 from app.payments.gateway import GatewayError
@@ -17,7 +18,7 @@ _TRANSIENT = (OperationalError, redis.exceptions.ConnectionError, redis.exceptio
 # The two tasks sent from requests (payment create, the webhook) keep no result: nobody reads it, and
 # sending a task that keeps one first subscribes to the result backend, which with Redis down retries
 # for about 20 s before failing, so the webhook answered after Midtrans (15 s) had given up on it.
-@shared_task(name="payments.create_snap_token", bind=True, max_retries=5, autoretry_for=_TRANSIENT, retry_backoff=True,
+@shared_task(name=task_names.CREATE_SNAP_TOKEN, bind=True, max_retries=5, autoretry_for=_TRANSIENT, retry_backoff=True,
              ignore_result=True)
 def create_snap_token(self, attempt_id):
     try:
@@ -29,7 +30,7 @@ def create_snap_token(self, attempt_id):
         raise self.retry(countdown=min(2 ** self.request.retries, 30)) from None
 
 
-@shared_task(name="payments.process_notification", bind=True, max_retries=8, autoretry_for=_TRANSIENT,
+@shared_task(name=task_names.PROCESS_NOTIFICATION, bind=True, max_retries=8, autoretry_for=_TRANSIENT,
              retry_backoff=True, ignore_result=True)
 def process_notification(self, log_id):
     midtrans_order_id = notifications.notification_target(log_id)
@@ -49,7 +50,7 @@ def process_notification(self, log_id):
             raise self.retry(countdown=min(2 ** self.request.retries, 60)) from None
 
 
-@shared_task(name="payments.reconcile_attempt", autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
+@shared_task(name=task_names.RECONCILE_ATTEMPT, autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
 def reconcile_attempt(attempt_id):
     try:
         return services.reconcile_attempt(attempt_id)
@@ -58,7 +59,7 @@ def reconcile_attempt(attempt_id):
         return None
 
 
-@shared_task(name="payments.expire_order", autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
+@shared_task(name=task_names.EXPIRE_ORDER, autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
 def expire_order(order_id):
     try:
         return services.expire_order(order_id)
@@ -68,14 +69,9 @@ def expire_order(order_id):
         return None
 
 
-@shared_task(name="payments.reconcile")
+@shared_task(name=task_names.RECONCILE_PAYMENTS)
 def reconcile():
     """Beat: ask Midtrans about quiet attempts, re-queue unprocessed notifications, expire unpaid orders."""
-    counts = services.sweep(
-        reconcile_attempt=reconcile_attempt,
-        create_snap_token=create_snap_token,
-        process_notification=process_notification,
-        expire_order=expire_order,
-    )
+    counts = services.sweep()
     log.info("payments_reconcile %s", " ".join(f"{name}={count}" for name, count in counts.items()))
     return counts

@@ -5,19 +5,20 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from app import task_names
 from app.reports import exports, services
 from app.stores.services import current_store_id
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="reports.build_recent_days", autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+@shared_task(name=task_names.BUILD_RECENT_DAYS, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
 def build_recent_days():
     """Nightly: yesterday's summary, and any of the last week's days still missing."""
     return services.build_recent(current_store_id())
 
 
-@shared_task(name="reports.run_export", autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True,
+@shared_task(name=task_names.RUN_EXPORT, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True,
              soft_time_limit=1800, time_limit=1900)
 def run_export(export_id):
     try:
@@ -30,6 +31,6 @@ def run_export(export_id):
         return None
 
 
-@shared_task(name="reports.clean_up_exports")
+@shared_task(name=task_names.CLEAN_UP_EXPORTS)
 def clean_up_exports():
     return exports.clean_up_old_files()

@@ -2,13 +2,15 @@
 
 from celery import shared_task
 
+from app import task_names
 
-@shared_task(name="system.ping", acks_late=False, ignore_result=False)
+
+@shared_task(name=task_names.PING, acks_late=False, ignore_result=False)
 def ping():
     """Answers the health check, proving a worker is consuming the queue."""
     return "pong"
 
 
-@shared_task(name="system.noop", ignore_result=True)
+@shared_task(name=task_names.NOOP, ignore_result=True)
 def noop():
     """Does nothing: bench/webhooks.py measures the queue's own rate with it."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask_smorest import Blueprint
 
 from app.domain import Forbidden
 from app.users.models import ADMIN, CASHIER, ROLES, SUPERVISOR
@@ -47,19 +48,15 @@ class AccessPolicy:
 
 
 def _declare(view, policy):
-    view.__access_policy__ = policy
-    doc = getattr(view, "_apidoc", {})
-    manual = doc.setdefault("manual_doc", {})
-    manual["x-access"] = policy.describe()
-    if policy.kind == "public":
-        manual["security"] = []
-    else:
-        manual["security"] = [{"bearerAuth": []}]
-        responses = manual.setdefault("responses", {})
-        responses["401"] = "UNAUTHORIZED"
+    """Mark `view` with its policy and write it into the OpenAPI operation (flask-smorest's `Blueprint.doc`)."""
+    doc = {"x-access": policy.describe(), "security": []}
+    if policy.kind != "public":
+        doc["security"] = [{"bearerAuth": []}]
+        doc["responses"] = {"401": "UNAUTHORIZED"}
         if policy.kind == "roles" and set(policy.roles) != set(ROLES):
-            responses["403"] = "FORBIDDEN"
-    view._apidoc = doc
+            doc["responses"]["403"] = "FORBIDDEN"
+    view = Blueprint.doc(**doc)(view)
+    view.__access_policy__ = policy
     summary, _, rest = (view.__doc__ or "").partition("\n")
     view.__doc__ = f"{summary}\n\n{policy.describe()}\n{rest}"
     return view

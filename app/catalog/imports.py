@@ -14,6 +14,7 @@ import re
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 
+from app import task_names
 from app.catalog.models import Category, Product, ProductImport
 from app.catalog.schemas import CategoryIn, ProductIn
 from app.domain import Invalid, TooLarge
@@ -102,9 +103,7 @@ def start_import(store_id, user_id, upload):
     )
     db.session.add(product_import)
     db.session.flush()
-    from tasks.catalog import import_products
-
-    enqueue_after_commit(db.session, import_products, product_import.id)
+    enqueue_after_commit(db.session, task_names.IMPORT_PRODUCTS, product_import.id)
     db.session.commit()
     return product_import
 

@@ -7,7 +7,9 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from flask import current_app
 from sqlalchemy import text
 
+from app import task_names
 from app.extensions import db, redis_client
+from app.tasking import send_task
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,9 @@ def check_worker():
 
 def _ping_worker():
     """Round-trip a ping task; the message expires so no worker means no backlog."""
-    from tasks.system import ping
-
     timeout = current_app.config["HEALTH_WORKER_TIMEOUT_SECONDS"]
     try:
-        result = ping.apply_async(expires=timeout + 5)
+        result = send_task(task_names.PING, expires=timeout + 5)
         try:
             return "ok" if result.get(timeout=timeout) == "pong" else "error: unexpected answer"
         finally:

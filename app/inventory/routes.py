@@ -5,7 +5,6 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, fields, validate
 
 from app.auth.policy import MANAGERS, STAFF, allow
-from app.catalog.services import get_product
 from app.http import Blueprint, max_body
 from app.inventory import services, stock_takes
 from app.inventory.schemas import (
@@ -42,7 +41,7 @@ class StockMovements(MethodView):
     @stock.paginate(SelectPage)
     def get(self, filters, product_id):
         """The product's stock ledger at the store, newest first"""
-        get_product(current_store_id(), product_id)
+        services.require_product(product_id)
         return services.movements_query(current_store_id(), product_id, **filters)
 
 

@@ -22,7 +22,7 @@ from app.domain import Conflict
 from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.inventory.models import StockLevel, StockMovement
-from app.models import utcnow
+from app.models import get_or_raise, utcnow
 
 # Products per UPDATE statement: keeps the CASE expression and the parameter
 # count small for stock takes of thousands of lines.
@@ -203,11 +203,14 @@ def with_stock(query, store_id):
     ).options(with_expression(Product.stock, STOCK))
 
 
+def require_product(product_id):
+    """The product, or NotFound: stock is kept for products that exist."""
+    return get_or_raise(Product, product_id, "product")
+
+
 def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
     """A person's correction or a goods receipt: one movement, committed."""
-    from app.catalog.services import get_product
-
-    get_product(store_id, product_id)
+    require_product(product_id)
     try:
         [movement_id] = apply_stock_changes(
             store_id=store_id,

@@ -4,6 +4,7 @@ import logging
 
 from sqlalchemy import insert, select
 
+from app import task_names
 from app.catalog.models import Product
 from app.domain import Invalid
 from app.extensions import db
@@ -38,9 +39,7 @@ def create_stock_take(store_id, user_id, counts, note=None):
         insert(StockTakeLine),
         [{"stock_take_id": stock_take.id, "product_id": line["product_id"], "counted": line["counted"]} for line in counts],
     )
-    from tasks.inventory import apply_stock_take
-
-    enqueue_after_commit(db.session, apply_stock_take, stock_take.id)
+    enqueue_after_commit(db.session, task_names.APPLY_STOCK_TAKE, stock_take.id)
     db.session.commit()
     return stock_take
 

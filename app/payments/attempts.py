@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select, update
 
-from app import idempotency
+from app import idempotency, task_names
 from app.domain import Conflict, NotFound
 from app.extensions import db
 from app.models import utcnow
@@ -60,9 +60,7 @@ def start_payment(order_id):
     db.session.add(attempt)
     db.session.flush()
     orders.set_payment_status(order.id, "creating")
-    from tasks.payments import create_snap_token
-
-    enqueue_after_commit(db.session, create_snap_token, attempt.id)
+    enqueue_after_commit(db.session, task_names.CREATE_SNAP_TOKEN, attempt.id)
     idempotency.complete(attempt.id, 201)
     db.session.commit()
     log.info("payment_attempt_started order_id=%s attempt=%s", order.id, number)

@@ -13,7 +13,7 @@ import redis
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from app import jsonbody
+from app import jsonbody, task_names
 from app.domain import Forbidden, Malformed
 from app.extensions import db, redis_client
 from app.models import utcnow
@@ -59,9 +59,7 @@ def record_notification(raw_body, headers, remote_addr):
     entry = _entry(raw_body[:MAX_WEBHOOK_BODY], headers, remote_addr, payload, "received", signature_valid=True)
     db.session.add(entry)
     db.session.flush()
-    from tasks.payments import process_notification
-
-    enqueue_after_commit(db.session, process_notification, entry.id)
+    enqueue_after_commit(db.session, task_names.PROCESS_NOTIFICATION, entry.id)
     db.session.commit()
     return entry
 

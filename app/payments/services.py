@@ -16,6 +16,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app import task_names
 from app.auth.policy import MANAGERS
 from app.domain import Conflict, Forbidden, Unavailable
 from app.extensions import db
@@ -28,6 +29,7 @@ from app.payments.models import PaymentAttempt
 from app.payments.attempts import attempts_of
 from app.payments.notifications import notifications_of, unprocessed_notifications
 from app.payments.transitions import apply_state, events_of, record_event
+from app.tasking import send_task
 
 log = logging.getLogger(__name__)
 
@@ -185,21 +187,21 @@ def order_detail(order_id):
     return order
 
 
-def sweep(*, reconcile_attempt, create_snap_token, process_notification, expire_order):
+def sweep():
     """Queue the follow-up work beat is for; each queued task is idempotent."""
     from app.orders.services import due_for_expiry
 
     counts = {
-        "reconcile": _send_each(reconcile_attempt, quiet_attempts()),
-        "recreate": _send_each(create_snap_token, stuck_creating_attempts()),
-        "requeued_notifications": _send_each(process_notification, unprocessed_notifications()),
-        "expire": _send_each(expire_order, [str(order_id) for order_id in due_for_expiry()]),
+        "reconcile": _send_each(task_names.RECONCILE_ATTEMPT, quiet_attempts()),
+        "recreate": _send_each(task_names.CREATE_SNAP_TOKEN, stuck_creating_attempts()),
+        "requeued_notifications": _send_each(task_names.PROCESS_NOTIFICATION, unprocessed_notifications()),
+        "expire": _send_each(task_names.EXPIRE_ORDER, [str(order_id) for order_id in due_for_expiry()]),
     }
     db.session.rollback()
     return counts
 
 
-def _send_each(task, ids):
+def _send_each(task_name, ids):
     for item in ids:
-        task.delay(item)
+        send_task(task_name, item)
     return len(ids)

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import and_, literal, select, update
 
+from app import task_names
 from app.catalog.models import Product
 from app.domain import Conflict, Gone, NotFound
 from app.extensions import db
@@ -44,9 +45,7 @@ def request_export(store_id, user_id, report, file_format, date_from, date_to):
                           date_from=date_from, date_to=date_to, status="pending", created_at=utcnow())
     db.session.add(export)
     db.session.flush()
-    from tasks.reports import run_export
-
-    enqueue_after_commit(db.session, run_export, export.id)
+    enqueue_after_commit(db.session, task_names.RUN_EXPORT, export.id)
     db.session.commit()
     return export
 

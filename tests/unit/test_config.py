@@ -453,7 +453,7 @@ def test_env_int_and_defaults(monkeypatch):
     assert config.env_int("SOME_NUMBER", 7) == 42
 
 
-@pytest.mark.parametrize("setting", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION"])
+@pytest.mark.parametrize("setting", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"])
 def test_app_wide_rate_limits_are_refused_rather_than_ignored(setting):
     """Only limits declared on views are checked (PosLimiter skips Flask-Limiter's per-request pass)."""
     from flask import Flask
@@ -462,6 +462,41 @@ def test_app_wide_rate_limits_are_refused_rather_than_ignored(setting):
 
     flask_app = Flask("limits")
     flask_app.config.update({setting: "100 per minute", "RATELIMIT_STORAGE_URI": "memory://"})
-    with pytest.raises(RuntimeError, match="declare limits on views"):
-        PosLimiter(key_func=lambda: "client").init_app(flask_app)
+    limiter = PosLimiter(key_func=lambda: "client")
+    limiter.init_app(flask_app)
+    with pytest.raises(RuntimeError, match="App-wide rate limits .* declare limits on views"):
+        limiter.refuse_limits_off_views(flask_app)
+
+
+def test_a_rate_limit_on_a_nested_blueprint_is_refused_rather_than_ignored():
+    from flask import Blueprint, Flask
+
+    from app.extensions import PosLimiter
+
+    flask_app = Flask("limits")
+    flask_app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    limiter = PosLimiter(key_func=lambda: "client")
+    limiter.init_app(flask_app)
+    outer, inner = Blueprint("outer", __name__), Blueprint("inner", __name__)
+    limiter.limit("100 per minute")(inner)
+    outer.register_blueprint(inner)
+    flask_app.register_blueprint(outer)
+
+    with pytest.raises(RuntimeError, match=r"blueprints \(outer.inner\) .* declare limits on views"):
+        limiter.refuse_limits_off_views(flask_app)
+
+
+LIMITED_BLUEPRINT_SCRIPT = (
+    "from app.extensions import limiter; from app.health.routes import blp; "
+    "limiter.limit('100 per minute')(blp); from app import create_app; create_app('testing')"
+)
+
+
+def test_the_app_refuses_to_start_with_a_rate_limit_on_one_of_its_blueprints():
+    """Blueprints register after the limiter's init_app, so create_app checks once they have."""
+    started = subprocess.run([sys.executable, "-c", LIMITED_BLUEPRINT_SCRIPT], cwd=ROOT, env=dict(os.environ),
+                             capture_output=True, text=True, timeout=60)
+
+    assert started.returncode != 0
+    assert "Rate limits on blueprints (health) are not checked in this project" in started.stderr
 
