@@ -15,6 +15,7 @@ from simulator.transactions import (
 
 bp = Blueprint("control", __name__, url_prefix="/_sim")
 log = logging.getLogger("simulator.control")
+DISPATCHER_PASS_TIMEOUT = 10.0
 
 
 @bp.errorhandler(UnknownTransaction)
@@ -145,6 +146,17 @@ def fault_switches():
     if request.method != "GET":
         log_event(log, "control.faults", **current_faults)
     return jsonify(current_faults)
+
+
+@bp.post("/dispatcher/pass")
+def dispatcher_pass():
+    """Answers once this process's dispatcher finished a pass begun after the
+    request: a barrier for tests that check something was *not* notified."""
+    passes = current().notifier.next_pass(timeout=DISPATCHER_PASS_TIMEOUT)
+    if passes is None:
+        return jsonify({"error": "the dispatcher did not finish a pass within "
+                                 f"{DISPATCHER_PASS_TIMEOUT:g} s"}), 503
+    return jsonify({"passes": passes})
 
 
 @bp.post("/reset")
