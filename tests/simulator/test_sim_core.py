@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.simulator.conftest import SERVER_KEY
+from tests.simulator.support import SERVER_KEY, settled_deliveries
 
 JAKARTA = timezone(timedelta(hours=7))
 
@@ -235,8 +235,8 @@ def test_refund_key_is_idempotent(sim_client, sim_auth, sim_snap, sim_receiver):
     assert again.status_code == 200
     assert again.json["refund_chargeback_id"] == first.json["refund_chargeback_id"]
     assert status(sim_client, sim_auth, order_id)["refund_amount"] == "3000.00"
-    time.sleep(0.1)
-    assert sim_receiver.statuses().count("partial_refund") == 1
+    settled_deliveries(sim_client, order_id)
+    assert sim_receiver.statuses() == ["pending", "settlement", "partial_refund"]
 
 
 @pytest.mark.parametrize("setup, body", [
