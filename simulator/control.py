@@ -123,9 +123,11 @@ def notifications():
 
 @bp.get("/deliveries")
 def deliveries():
-    rows = _rows_for_order("SELECT * FROM deliveries", "id")
+    # The outbox is read first: a row leaves it only once its last attempt is
+    # logged, so an attempt missing from `queued` is always in `deliveries`.
     queued = _rows_for_order("SELECT id, delivery_id, order_id, url, copy, attempt, due_at, "
                              "claimed_by IS NOT NULL AS in_flight FROM outbox", "due_at")
+    rows = _rows_for_order("SELECT * FROM deliveries", "id")
     return jsonify({
         "deliveries": [_delivery(row) for row in rows],
         "queued": [dict(row) for row in queued],
