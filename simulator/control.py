@@ -15,6 +15,7 @@ from simulator.transactions import (
 
 bp = Blueprint("control", __name__, url_prefix="/_sim")
 log = logging.getLogger("simulator.control")
+DISPATCHER_PASS_TIMEOUT = 10.0
 
 
 @bp.errorhandler(UnknownTransaction)
@@ -122,9 +123,11 @@ def notifications():
 
 @bp.get("/deliveries")
 def deliveries():
-    rows = _rows_for_order("SELECT * FROM deliveries", "id")
+    # The outbox is read first: a row leaves it only once its last attempt is
+    # logged, so an attempt missing from `queued` is always in `deliveries`.
     queued = _rows_for_order("SELECT id, delivery_id, order_id, url, copy, attempt, due_at, "
                              "claimed_by IS NOT NULL AS in_flight FROM outbox", "due_at")
+    rows = _rows_for_order("SELECT * FROM deliveries", "id")
     return jsonify({
         "deliveries": [_delivery(row) for row in rows],
         "queued": [dict(row) for row in queued],
@@ -145,6 +148,17 @@ def fault_switches():
     if request.method != "GET":
         log_event(log, "control.faults", **current_faults)
     return jsonify(current_faults)
+
+
+@bp.post("/dispatcher/pass")
+def dispatcher_pass():
+    """Answers once this process's dispatcher finished a pass begun after the
+    request: a barrier for tests that check something was *not* notified."""
+    passes = current().notifier.next_pass(timeout=DISPATCHER_PASS_TIMEOUT)
+    if passes is None:
+        return jsonify({"error": "the dispatcher did not finish a pass within "
+                                 f"{DISPATCHER_PASS_TIMEOUT:g} s"}), 503
+    return jsonify({"passes": passes})
 
 
 @bp.post("/reset")

@@ -85,6 +85,11 @@ class Notifier:
         self._pool = None
         self._pid = None
         self._start_lock = threading.Lock()
+        # Passes of the dispatcher loop begun and finished in this process, so a
+        # test can wait for one that began after its own request (`next_pass`).
+        self._passes = threading.Condition()
+        self._passes_begun = 0
+        self._passes_done = 0
 
     # -- writing (inside the caller's transaction) -------------------------
 
@@ -163,6 +168,18 @@ class Notifier:
             self._woken = True
             self._wakeup.notify_all()
 
+    def next_pass(self, timeout: float) -> int | None:
+        """Wakes the dispatcher and waits until a pass begun after this call has
+        finished: whatever was due then is expired and claimed for sending.
+        Returns the number of passes done, or None after `timeout` seconds."""
+        with self._passes:
+            target = self._passes_begun + 1
+        self.wake()
+        with self._passes:
+            if self._passes.wait_for(lambda: self._passes_done >= target, timeout=timeout):
+                return self._passes_done
+        return None
+
     def close(self) -> None:
         self._stopping.set()
         with self._wakeup:
@@ -177,6 +194,8 @@ class Notifier:
     def _run(self) -> None:
         while not self._stopping.is_set():
             wait = 1.0
+            with self._passes:
+                self._passes_begun += 1
             try:
                 if self.on_tick:
                     self.on_tick()
@@ -185,6 +204,9 @@ class Notifier:
                 wait = self._seconds_until_next_due()
             except Exception:  # keep the dispatcher alive whatever one tick does
                 log.exception("notification.dispatcher_error")
+            with self._passes:
+                self._passes_done += 1
+                self._passes.notify_all()
             with self._wakeup:
                 if not self._woken:
                     self._wakeup.wait(timeout=wait)

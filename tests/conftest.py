@@ -6,6 +6,8 @@
   stays) and an empty app Redis database. Tests commit for real, exactly as
   the API and the worker do, so a Celery worker sees what a test wrote.
 - `celery_worker` starts a real worker process against the same database.
+- tests/fixtures/ holds fixtures used in more than one directory (staff
+  headers, the payments stack), registered below as plugins.
 """
 
 import os
@@ -26,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_PASSWORD = "correct-horse-battery"
+
+# Fixtures shared across directories. pytest reads `pytest_plugins` only in the
+# top-level conftest; test modules import helpers, never fixtures.
+pytest_plugins = ["tests.fixtures.staff", "tests.fixtures.payments"]
 
 
 @pytest.fixture(scope="session")

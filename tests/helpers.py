@@ -27,6 +27,16 @@ def count_rows(model, *where):
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def give_pin(app, user, pin="1234"):
+    """Set an approval PIN on a user made by `make_user`."""
+    from app.auth.approvals import set_pin
+    from app.extensions import db
+    from app.users.models import User
+
+    with app.app_context():
+        set_pin(db.session.get(User, user["id"]), pin)
+        db.session.commit()
+
 
 def assert_error(response, code):
     """The one error shape: `{code, status, message, errors?}` as JSON; returns the body."""

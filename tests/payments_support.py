@@ -15,9 +15,9 @@ Celery broker, a dedicated redis-server: the conftest `celery_worker`
 (session-scoped, no Midtrans settings) consumes another one, so exactly one
 worker, ours, ever sees the payment tasks whichever tests ran before.
 
-Import the fixtures into a test module:
-
-    from tests.payments_support import payments, payments_stack, midtrans_sim  # noqa: F401
+The fixtures (`midtrans_sim`, `payments_stack`, `payments`, ...) are in the plugin
+tests/fixtures/payments.py, registered in tests/conftest.py; test modules import
+only the helpers below.
 """
 
 import hashlib
@@ -29,17 +29,16 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import redis
 import requests
 from celery import Celery
 from sqlalchemy import func, select, text, update
 
-from simulator.testing import free_port, running_simulator
+from simulator.testing import free_port
 from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -504,102 +503,3 @@ def configure_store(app, **settings):
         for name, value in settings.items():
             setattr(store, name, value)
         db.session.commit()
-
-
-# --- fixtures -------------------------------------------------------------------------
-
-
-# Test modules import these fixtures, and pytest makes a separate session fixture of each import:
-# the processes are kept here once per run instead, closed by whichever fixture started them.
-_RUN = {}
-
-
-def _run_stack(request):
-    if "stack" not in _RUN:
-        _RUN["stack"] = ExitStack()
-        request.addfinalizer(_close_run)
-    return _RUN["stack"]
-
-
-def _close_run():
-    stack = _RUN.pop("stack", None)
-    _RUN.clear()
-    if stack is not None:
-        stack.close()
-
-
-@pytest.fixture(scope="session")
-def midtrans_sim(request):
-    """One simulator process for the run, notifying the payments API server's webhook (on a port chosen now)."""
-    if "sim" not in _RUN:
-        exits = _run_stack(request)
-        api_port = free_port()
-        webhook = f"http://127.0.0.1:{api_port}/api/webhooks/midtrans"
-        url = exits.enter_context(running_simulator(
-            SIMULATOR_NOTIFICATION_URL=webhook, SIMULATOR_RETRY_SCALE="0.0005", SIMULATOR_SHUFFLE_HOLD_SECONDS="0.5"))
-        simulator = Simulator(url)
-        simulator.api_port = api_port
-        _RUN["sim"] = simulator
-    return _RUN["sim"]
-
-
-@pytest.fixture(scope="session")
-def payments_stack(request, app, midtrans_sim):
-    """The API server and a worker, pointed at the simulator, with a broker of their own.
-
-    The broker is a dedicated redis-server: no other worker (conftest's, or another engineer's
-    stack on the shared Redis) can take these tasks, and purging it touches nobody else's data.
-    """
-    if "payments" not in _RUN:
-        exits = _run_stack(request)
-        broker = RedisServer().start()
-        exits.callback(broker.stop)
-        api_url = f"http://127.0.0.1:{midtrans_sim.api_port}"
-        env = stack_env(app, sim_url=midtrans_sim.url, api_url=api_url, broker_url=f"{broker.url}/0")
-        server = ApiServer(env, midtrans_sim.api_port).start()
-        exits.callback(server.stop)
-        worker = Worker(env).start()
-        exits.callback(worker.stop)
-        _RUN["payments"] = PaymentsStack(app, midtrans_sim, server, worker)
-    return _RUN["payments"]
-
-
-@pytest.fixture
-def payments(payments_stack, app, client):
-    """The stack for one test: a simulator without faults or history, a live worker, empty tables."""
-    payments_stack.sim.reset()
-    if not payments_stack.worker.alive():
-        payments_stack.worker.start()
-    yield payments_stack
-    payments_stack.sim.faults(reset=True)
-
-
-@pytest.fixture
-def admin_headers(auth_headers):
-    return auth_headers("admin")
-
-
-@pytest.fixture
-def products(client, admin_headers):
-    """Two menu products with stock: nasi goreng (25 000, 10 units) and es teh (5 000, 20 units)."""
-    return {
-        "nasi": create_product(client, admin_headers, "NASI-1", price_idr=25_000, stock=10, name="Nasi Goreng"),
-        "teh": create_product(client, admin_headers, "TEH-1", price_idr=5_000, stock=20, name="Es Teh"),
-    }
-
-
-@pytest.fixture
-def inprocess_gateway(app, midtrans_sim):
-    """The in-process app talks to the simulator too (for service calls made from the test itself)."""
-    keys = ("MIDTRANS_SERVER_KEY", "MIDTRANS_SNAP_BASE_URL", "MIDTRANS_API_BASE_URL", "MIDTRANS_NOTIFICATION_URL")
-    saved = {key: app.config[key] for key in keys}
-    app.config.update(
-        MIDTRANS_SERVER_KEY=SIMULATOR_SERVER_KEY,
-        MIDTRANS_SNAP_BASE_URL=f"{midtrans_sim.url}/snap/v1",
-        MIDTRANS_API_BASE_URL=midtrans_sim.url,
-        MIDTRANS_NOTIFICATION_URL=f"http://127.0.0.1:{midtrans_sim.api_port}/api/webhooks/midtrans",
-    )
-    app.extensions.pop("midtrans_gateway", None)
-    yield
-    app.config.update(saved)
-    app.extensions.pop("midtrans_gateway", None)

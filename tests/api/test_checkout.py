@@ -14,15 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from app.auth.approvals import set_pin
 from app.customers.models import Customer
 from app.extensions import db
 from app.idempotency import IdempotencyKey
 from app.inventory.models import StockLevel, StockMovement
 from app.sales.models import Sale, SaleItem, SalePayment
 from app.stores.models import default_store
-from app.users.models import User
-from tests.helpers import assert_error, count_rows
+from tests.helpers import assert_error, count_rows, give_pin
 
 PLENTY_OF_CASH = [{"method": "cash", "amount_idr": 10_000_000}]
 NUMBER = re.compile(r"^S-(\d{8})-(\d{4})$")
@@ -89,12 +87,6 @@ def movements(app, reason=None):
         return [(m.product_id, m.delta, m.reference) for m in db.session.scalars(query)]
 
 
-def give_pin(app, user, pin="1234"):
-    with app.app_context():
-        set_pin(db.session.get(User, user["id"]), pin)
-        db.session.commit()
-
-
 def make_customer(app, name="Bu Sari", phone="6281234567890"):
     with app.app_context():
         customer = Customer(name=name, phone=phone)
@@ -111,29 +103,6 @@ def customer_totals(app, customer_id):
 
 def today_in_store():
     return datetime.now(ZoneInfo("Asia/Jakarta")).date()
-
-
-@pytest.fixture
-def manager(auth_headers):
-    """A supervisor at the till: no discount limit, no approvals needed."""
-    return auth_headers("supervisor")
-
-
-@pytest.fixture
-def cashier_user(make_user):
-    return make_user("cashier")
-
-
-@pytest.fixture
-def cashier(cashier_user, auth_headers):
-    return auth_headers(user=cashier_user)
-
-
-@pytest.fixture
-def supervisor_with_pin(app, make_user):
-    supervisor = make_user("supervisor")
-    give_pin(app, supervisor, "1234")
-    return supervisor
 
 
 # --- a plain sale --------------------------------------------------------------

@@ -17,7 +17,7 @@ from app.catalog.models import Product
 from app.extensions import db
 from app.inventory.models import StockMovement
 from app.sales.models import SaleItem
-from tests.api.test_exports import ask, download, export_files, finished, shop  # noqa: F401 - fixtures
+from tests.api.test_exports import ask, download, finished
 from tests.api.test_product_imports import import_and_wait
 from tests.reports_support import create_product, now_in_store, sell
 
@@ -35,7 +35,7 @@ NOTE = "-Rusak; =HYPERLINK(\"http://evil.example\")"
 
 
 @pytest.fixture
-def today(shop):
+def today(export_shop):
     day = now_in_store().date().isoformat()
     return {"date_from": day, "date_to": day}
 
@@ -49,24 +49,26 @@ def csv_file():
 
 
 @pytest.fixture
-def formula_products(shop, celery_worker):
+def formula_products(export_shop, celery_worker):
     """The five names imported in a category named like a formula, one of each sold, one adjusted down by 2."""
-    status = import_and_wait(shop["app"], shop["client"], shop["manager"], csv_file())
+    status = import_and_wait(export_shop["app"], export_shop["client"], export_shop["manager"], csv_file())
     assert (status["created_count"], status["error_count"]) == (5, 0), status
-    products = shop["client"].get("/api/products", query_string={"page_size": 100}, headers=shop["manager"])
+    products = export_shop["client"].get("/api/products", query_string={"page_size": 100},
+                                         headers=export_shop["manager"])
     ids = {p["sku"]: p["id"] for p in products.get_json()}
-    sell(shop["client"], shop["cashier"], [(ids[sku], 1) for sku in FORMULAS],
+    sell(export_shop["client"], export_shop["cashier"], [(ids[sku], 1) for sku in FORMULAS],
          [{"method": "cash", "amount_idr": 10_000}])
-    adjusted = shop["client"].post(f"/api/products/{ids['F1']}/stock-adjustments", headers=shop["manager"],
-                                   json={"delta": -2, "reason": "adjustment", "note": NOTE})
+    adjusted = export_shop["client"].post(f"/api/products/{ids['F1']}/stock-adjustments",
+                                          headers=export_shop["manager"],
+                                          json={"delta": -2, "reason": "adjustment", "note": NOTE})
     assert adjusted.status_code == 201, adjusted.get_json()
     return ids
 
 
-def export(shop, report, file_format, dates):
-    export_id = ask(shop, report, file_format, **dates)
-    finished(shop, export_id)
-    response = download(shop, export_id)
+def export(export_shop, report, file_format, dates):
+    export_id = ask(export_shop, report, file_format, **dates)
+    finished(export_shop, export_id)
+    response = download(export_shop, export_id)
     assert response.status_code == 200
     return response
 
@@ -97,8 +99,8 @@ REPORTS = [
 
 @pytest.mark.parametrize(("report", "name_column", "texts", "numbers"), REPORTS)
 def test_csv_exports_quote_every_text_cell_a_spreadsheet_would_run(
-        shop, formula_products, today, report, name_column, texts, numbers):
-    header, rows, lines = csv_rows(export(shop, report, "csv", today))
+        export_shop, formula_products, today, report, name_column, texts, numbers):
+    header, rows, lines = csv_rows(export(export_shop, report, "csv", today))
     name_at, sku_at = header.index(name_column), header.index("sku")
     sold = [row for row in rows if row[sku_at] in FORMULAS]
     names = {row[sku_at]: row[name_at] for row in rows}
@@ -114,8 +116,9 @@ def test_csv_exports_quote_every_text_cell_a_spreadsheet_would_run(
         assert all(',1,1000,0,' in line for line in lines[1:]), lines
 
 
-def test_a_csv_stock_movement_keeps_its_negative_delta_a_number_and_quotes_its_note(shop, formula_products, today):
-    header, rows, lines = csv_rows(export(shop, "stock_movements", "csv", today))
+def test_a_csv_stock_movement_keeps_its_negative_delta_a_number_and_quotes_its_note(
+        export_shop, formula_products, today):
+    header, rows, lines = csv_rows(export(export_shop, "stock_movements", "csv", today))
     adjustment = next(row for row in rows if row[header.index("reason")] == "adjustment")
     sales = [row for row in rows if row[header.index("reason")] == "sale"]
 
@@ -129,8 +132,8 @@ def test_a_csv_stock_movement_keeps_its_negative_delta_a_number_and_quotes_its_n
 
 @pytest.mark.parametrize(("report", "name_column", "texts", "numbers"), REPORTS)
 def test_xlsx_exports_write_text_as_text_and_numbers_as_numbers(
-        shop, formula_products, today, report, name_column, texts, numbers):
-    rows = xlsx_cells(export(shop, report, "xlsx", today))
+        export_shop, formula_products, today, report, name_column, texts, numbers):
+    rows = xlsx_cells(export(export_shop, report, "xlsx", today))
     header = [cell.value for cell in rows[0]]
     sku_at, name_at = header.index("sku"), header.index(name_column)
     body = [row for row in rows[1:] if row[sku_at].value in FORMULAS]
@@ -146,8 +149,8 @@ def test_xlsx_exports_write_text_as_text_and_numbers_as_numbers(
             assert (row[header.index(column)].value, row[header.index(column)].data_type) == (value, "n")
 
 
-def test_an_xlsx_stock_movement_keeps_its_negative_delta_a_number(shop, formula_products, today):
-    rows = xlsx_cells(export(shop, "stock_movements", "xlsx", today))
+def test_an_xlsx_stock_movement_keeps_its_negative_delta_a_number(export_shop, formula_products, today):
+    rows = xlsx_cells(export(export_shop, "stock_movements", "xlsx", today))
     header = [cell.value for cell in rows[0]]
     adjustment = next(row for row in rows[1:] if row[header.index("reason")].value == "adjustment")
 
@@ -160,10 +163,11 @@ def test_an_xlsx_stock_movement_keeps_its_negative_delta_a_number(shop, formula_
 
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
-def test_an_old_row_with_control_characters_is_exported_with_them_replaced(shop, celery_worker, today, file_format):
-    app, client = shop["app"], shop["client"]
-    product_id = create_product(client, shop["manager"], "TMANIS", 4_000, stock=10)
-    sell(client, shop["cashier"], [(product_id, 2)], [{"method": "cash", "amount_idr": 10_000}])
+def test_an_old_row_with_control_characters_is_exported_with_them_replaced(
+        export_shop, celery_worker, today, file_format):
+    app, client = export_shop["app"], export_shop["client"]
+    product_id = create_product(client, export_shop["manager"], "TMANIS", 4_000, stock=10)
+    sell(client, export_shop["cashier"], [(product_id, 2)], [{"method": "cash", "amount_idr": 10_000}])
     with app.app_context():
         # As an old row would be: written before the API refused control characters.
         db.session.execute(update(Product).where(Product.id == product_id).values(name="Teh\x0bManis\x1b"))
@@ -173,7 +177,7 @@ def test_an_old_row_with_control_characters_is_exported_with_them_replaced(shop,
         db.session.commit()
 
     for report in ("items_sold", "stock_movements", "best_sellers"):
-        response = export(shop, report, file_format, today)
+        response = export(export_shop, report, file_format, today)
         if file_format == "csv":
             header, rows, _ = csv_rows(response)
         else:

@@ -13,13 +13,11 @@ service and 10 % tax on top: Rp 10.000 of goods is Rp 12.100).
 
 import csv
 import io
-import secrets
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import utcnow
@@ -27,15 +25,12 @@ from app.reports.models import ReportExport
 from app.stores.services import current_store_id
 from tests.helpers import wait_for
 from tests.reports_support import (
-    create_category,
-    create_product,
     move_refund,
     move_sale,
     pay_order,
     place_order,
     refund,
     sell,
-    set_tax_and_service,
     void,
     wib,
 )
@@ -44,39 +39,11 @@ RANGE = {"date_from": "2025-03-30", "date_to": "2025-03-31"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.fixture
-def export_files(app):
-    """Ids from a random start (unique file names in the shared EXPORT_DIR); the files go at the end."""
-    with app.app_context():
-        db.session.execute(text(f"ALTER SEQUENCE report_exports_id_seq RESTART WITH {secrets.randbelow(10**9) + 10**6}"))
-        db.session.commit()
-    directory = Path(app.config["EXPORT_DIR"])
-    yield directory
-    with app.app_context():
-        ids = db.session.scalars(select(ReportExport.id)).all()
-    for export_id in ids:
-        for path in directory.glob(f"{export_id}-*"):
-            path.unlink(missing_ok=True)
-
-
-@pytest.fixture
-def shop(app, client, make_user, auth_headers, export_files):
-    supervisor, cashier = make_user("supervisor"), make_user("cashier")
-    set_tax_and_service(app, tax_rate_bp=1000, service_charge_bp=1000)
-    manager = auth_headers(user=supervisor)
-    drinks = create_category(client, manager, "Minuman")
-    return {
-        "app": app, "client": client, "manager": manager, "cashier": auth_headers(user=cashier),
-        "supervisor": supervisor["username"], "cashier_name": cashier["username"], "dir": export_files,
-        "KOPI": create_product(client, manager, "KOPI", 20_000, category_id=drinks),
-        "TEH": create_product(client, manager, "TEH", 5_000, category_id=drinks),
-    }
-
-
-def make_two_days(shop):
+def make_two_days(export_shop):
     """Sunday 2025-03-30 and Monday 2025-03-31 in Jakarta, with a sale and an order just outside each end."""
-    app, client, manager, cashier = shop["app"], shop["client"], shop["manager"], shop["cashier"]
-    kopi, teh = shop["KOPI"], shop["TEH"]
+    app, client = export_shop["app"], export_shop["client"]
+    manager, cashier = export_shop["manager"], export_shop["cashier"]
+    kopi, teh = export_shop["KOPI"], export_shop["TEH"]
     made = {}
     made["a"] = sell(client, manager, [(kopi, 2), (teh, 1)], [{"method": "cash", "amount_idr": 70_000}])  # 54.450
     move_sale(app, made["a"]["id"], wib(2025, 3, 30, 23, 59))
@@ -100,8 +67,8 @@ def make_two_days(shop):
     return made
 
 
-def ask(shop, report, file_format, headers=None, **dates):
-    response = shop["client"].post("/api/reports/exports", headers=headers or shop["manager"],
+def ask(export_shop, report, file_format, headers=None, **dates):
+    response = export_shop["client"].post("/api/reports/exports", headers=headers or export_shop["manager"],
                                    json={"report": report, "format": file_format, **(dates or RANGE)})
     assert response.status_code == 202, response.get_json()
     body = response.get_json()
@@ -111,10 +78,11 @@ def ask(shop, report, file_format, headers=None, **dates):
     return body["id"]
 
 
-def finished(shop, export_id, headers=None):
+def finished(export_shop, export_id, headers=None):
     """Poll the export's status as the manager's screen does, until the worker has finished it."""
     def status():
-        response = shop["client"].get(f"/api/reports/exports/{export_id}", headers=headers or shop["manager"])
+        response = export_shop["client"].get(f"/api/reports/exports/{export_id}",
+                                             headers=headers or export_shop["manager"])
         assert response.status_code == 200, response.get_json()
         body = response.get_json()
         return body if body["status"] in ("done", "failed") else None
@@ -124,8 +92,9 @@ def finished(shop, export_id, headers=None):
     return body
 
 
-def download(shop, export_id, headers=None):
-    return shop["client"].get(f"/api/reports/exports/{export_id}/download", headers=headers or shop["manager"])
+def download(export_shop, export_id, headers=None):
+    return export_shop["client"].get(f"/api/reports/exports/{export_id}/download",
+                                     headers=headers or export_shop["manager"])
 
 
 def read_csv(response):
@@ -138,13 +107,13 @@ def read_xlsx(response):
     return [list(row) for row in workbook["report"].iter_rows(values_only=True)]
 
 
-def test_a_csv_export_of_the_sales_downloads_with_every_sale_and_paid_order_of_the_range(shop, celery_worker):
-    made = make_two_days(shop)
+def test_a_csv_export_of_the_sales_downloads_with_every_sale_and_paid_order_of_the_range(export_shop, celery_worker):
+    made = make_two_days(export_shop)
     a, v, b, order = made["a"], made["v"], made["b"], made["o"]
 
-    export_id = ask(shop, "sales_detail", "csv")
-    status = finished(shop, export_id)
-    response = download(shop, export_id)
+    export_id = ask(export_shop, "sales_detail", "csv")
+    status = finished(export_shop, export_id)
+    response = download(export_shop, export_id)
 
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -153,11 +122,11 @@ def test_a_csv_export_of_the_sales_downloads_with_every_sale_and_paid_order_of_t
     assert rows == [
         ["channel", "number", "business_date", "created_at", "status", "cashier", "subtotal_idr", "discount_idr",
          "service_charge_idr", "tax_idr", "total_idr", "paid_idr", "change_idr", "refunded_idr"],
-        ["pos", a["number"], "2025-03-30", "2025-03-30 23:59:00", "completed", shop["supervisor"],
+        ["pos", a["number"], "2025-03-30", "2025-03-30 23:59:00", "completed", export_shop["supervisor"],
          "45000", "0", "4500", "4950", "54450", "70000", "15550", "0"],
-        ["pos", v["number"], "2025-03-31", "2025-03-31 09:00:00", "voided", shop["cashier_name"],
+        ["pos", v["number"], "2025-03-31", "2025-03-31 09:00:00", "voided", export_shop["cashier_name"],
          "15000", "0", "1500", "1650", "18150", "18150", "0", "0"],
-        ["pos", b["number"], "2025-03-31", "2025-03-31 00:01:00", "partially_refunded", shop["cashier_name"],
+        ["pos", b["number"], "2025-03-31", "2025-03-31 00:01:00", "partially_refunded", export_shop["cashier_name"],
          "10000", "0", "1000", "1100", "12100", "12100", "0", "6050"],
         ["online", order["id"], "2025-03-31", "2025-03-31 00:30:00", "paid", "",
          "35000", "0", "3500", "3850", "42350", "42350", "0", "0"],
@@ -167,14 +136,14 @@ def test_a_csv_export_of_the_sales_downloads_with_every_sale_and_paid_order_of_t
         "sales_detail", "csv", "2025-03-30", "2025-03-31")
 
 
-def test_an_xlsx_export_of_the_items_sold_opens_with_every_line(shop, celery_worker):
-    made = make_two_days(shop)
+def test_an_xlsx_export_of_the_items_sold_opens_with_every_line(export_shop, celery_worker):
+    made = make_two_days(export_shop)
     a, b, order = made["a"], made["b"], made["o"]
     sunday, monday = datetime(2025, 3, 30), datetime(2025, 3, 31)
 
-    export_id = ask(shop, "items_sold", "xlsx")
-    finished(shop, export_id)
-    response = download(shop, export_id)
+    export_id = ask(export_shop, "items_sold", "xlsx")
+    finished(export_shop, export_id)
+    response = download(export_shop, export_id)
 
     assert response.status_code == 200
     assert response.mimetype == XLSX
@@ -192,59 +161,61 @@ def test_an_xlsx_export_of_the_items_sold_opens_with_every_line(shop, celery_wor
     ]
 
 
-def test_a_best_sellers_export_ranks_like_the_report(shop, celery_worker):
-    make_two_days(shop)
+def test_a_best_sellers_export_ranks_like_the_report(export_shop, celery_worker):
+    make_two_days(export_shop)
 
-    export_id = ask(shop, "best_sellers", "csv")
-    finished(shop, export_id)
-    rows = read_csv(download(shop, export_id))
+    export_id = ask(export_shop, "best_sellers", "csv")
+    finished(export_shop, export_id)
+    rows = read_csv(download(export_shop, export_id))
 
     # TEH: 1 (A) + 2 (B) - 1 refunded + 3 (order) = 5 units, 6.050 + 12.100 - 6.050 + 18.150;
     # KOPI: 2 (A) + 1 (order) = 3 units, 48.400 + 24.200.
     assert rows == [["rank", "sku", "name", "category", "qty", "revenue_idr"],
                     ["1", "TEH", "Produk TEH", "Minuman", "5", "30250"],
                     ["2", "KOPI", "Produk KOPI", "Minuman", "3", "72600"]]
-    report = shop["client"].get("/api/reports/best-sellers", query_string=RANGE, headers=shop["manager"]).get_json()
+    report = export_shop["client"].get("/api/reports/best-sellers", query_string=RANGE,
+                                       headers=export_shop["manager"]).get_json()
     assert [[r["sku"], str(r["qty"]), str(r["revenue_idr"])] for r in report] == [row[1:2] + row[4:] for row in rows[1:]]
 
 
-def test_an_export_of_a_quiet_range_has_just_its_header(shop, celery_worker):
-    export_id = ask(shop, "sales_detail", "xlsx", date_from="2025-01-01", date_to="2025-01-31")
-    status = finished(shop, export_id)
+def test_an_export_of_a_quiet_range_has_just_its_header(export_shop, celery_worker):
+    export_id = ask(export_shop, "sales_detail", "xlsx", date_from="2025-01-01", date_to="2025-01-31")
+    status = finished(export_shop, export_id)
 
     assert status["row_count"] == 0
-    assert read_xlsx(download(shop, export_id)) == [
+    assert read_xlsx(download(export_shop, export_id)) == [
         ["channel", "number", "business_date", "created_at", "status", "cashier", "subtotal_idr", "discount_idr",
          "service_charge_idr", "tax_idr", "total_idr", "paid_idr", "change_idr", "refunded_idr"]]
 
 
-def test_running_a_finished_export_again_changes_nothing(shop, celery_worker):
+def test_running_a_finished_export_again_changes_nothing(export_shop, celery_worker):
     from tasks.reports import run_export
 
-    make_two_days(shop)
-    export_id = ask(shop, "sales_detail", "csv")
-    first = finished(shop, export_id)
-    content = download(shop, export_id).get_data()
+    make_two_days(export_shop)
+    export_id = ask(export_shop, "sales_detail", "csv")
+    first = finished(export_shop, export_id)
+    content = download(export_shop, export_id).get_data()
 
     assert run_export.delay(export_id).get(timeout=60) is None
-    assert finished(shop, export_id) == first
-    assert download(shop, export_id).get_data() == content
+    assert finished(export_shop, export_id) == first
+    assert download(export_shop, export_id).get_data() == content
 
 
 # --- whose export, and when ---------------------------------------------------------------------
 
 
-def test_only_the_person_who_asked_sees_or_downloads_an_export(shop, auth_headers, celery_worker):
-    export_id = ask(shop, "sales_detail", "csv")
-    finished(shop, export_id)
+def test_only_the_person_who_asked_sees_or_downloads_an_export(export_shop, auth_headers, celery_worker):
+    export_id = ask(export_shop, "sales_detail", "csv")
+    finished(export_shop, export_id)
 
     for stranger in (auth_headers("admin"), auth_headers("supervisor")):
-        status = shop["client"].get(f"/api/reports/exports/{export_id}", headers=stranger)
-        file = download(shop, export_id, headers=stranger)
+        status = export_shop["client"].get(f"/api/reports/exports/{export_id}", headers=stranger)
+        file = download(export_shop, export_id, headers=stranger)
         assert status.status_code == 404, status.get_json()
         assert file.status_code == 404, file.get_json()
-    assert shop["client"].get(f"/api/reports/exports/{export_id + 1}", headers=shop["manager"]).status_code == 404
-    assert download(shop, export_id).status_code == 200
+    other = export_shop["client"].get(f"/api/reports/exports/{export_id + 1}", headers=export_shop["manager"])
+    assert other.status_code == 404
+    assert download(export_shop, export_id).status_code == 200
 
 
 def _export_row(app, user_id, status, **fields):
@@ -272,14 +243,14 @@ def test_an_export_not_done_cannot_be_downloaded_yet(app, client, make_user, aut
     assert (shown.get_json()["status"], shown.get_json()["row_count"]) == (status, None)
 
 
-def test_old_files_are_deleted_and_their_exports_expire(shop, celery_worker):
+def test_old_files_are_deleted_and_their_exports_expire(export_shop, celery_worker):
     from tasks.reports import clean_up_exports
 
-    app = shop["app"]
-    make_two_days(shop)
-    old_id, new_id = ask(shop, "sales_detail", "csv"), ask(shop, "items_sold", "csv")
-    finished(shop, old_id)
-    finished(shop, new_id)
+    app = export_shop["app"]
+    make_two_days(export_shop)
+    old_id, new_id = ask(export_shop, "sales_detail", "csv"), ask(export_shop, "items_sold", "csv")
+    finished(export_shop, old_id)
+    finished(export_shop, new_id)
     hours = app.config["EXPORT_RETENTION_HOURS"]
     with app.app_context():
         db.session.execute(update(ReportExport).where(ReportExport.id == old_id)
@@ -287,20 +258,20 @@ def test_old_files_are_deleted_and_their_exports_expire(shop, celery_worker):
         db.session.execute(update(ReportExport).where(ReportExport.id == new_id)
                            .values(finished_at=utcnow() - timedelta(hours=hours, minutes=-5)))
         db.session.commit()
-    old_file = shop["dir"] / f"{old_id}-sales_detail-2025-03-30-2025-03-31.csv"
-    new_file = shop["dir"] / f"{new_id}-items_sold-2025-03-30-2025-03-31.csv"
+    old_file = export_shop["dir"] / f"{old_id}-sales_detail-2025-03-30-2025-03-31.csv"
+    new_file = export_shop["dir"] / f"{new_id}-items_sold-2025-03-30-2025-03-31.csv"
     assert old_file.exists() and new_file.exists()
 
     assert clean_up_exports.delay().get(timeout=60) == 1
 
     assert not old_file.exists()
     assert new_file.exists()
-    status = shop["client"].get(f"/api/reports/exports/{old_id}", headers=shop["manager"]).get_json()
+    status = export_shop["client"].get(f"/api/reports/exports/{old_id}", headers=export_shop["manager"]).get_json()
     assert status["status"] == "expired"
-    gone = download(shop, old_id)
+    gone = download(export_shop, old_id)
     assert gone.status_code == 410, gone.get_json()
     assert "request the export again" in gone.get_json()["message"]
-    assert download(shop, new_id).status_code == 200
+    assert download(export_shop, new_id).status_code == 200
     assert clean_up_exports.delay().get(timeout=60) == 0
 
 

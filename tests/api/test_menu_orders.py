@@ -12,7 +12,7 @@ from app.idempotency import IdempotencyKey
 from app.inventory.models import StockMovement
 from app.orders.models import Order, OrderItem
 from app.orders.schemas import MAX_ORDER_LINES
-from tests.payments_support import CUSTOMER, admin_headers, count, create_product, products, stock_of  # noqa: F401
+from tests.payments_support import CUSTOMER, count, create_product, stock_of
 
 
 def order_body(*lines, customer=CUSTOMER, **fields):

@@ -20,16 +20,7 @@ from app.inventory.models import StockMovement
 from app.models import utcnow
 from app.orders.models import Order, OrderItem
 from tests.helpers import assert_error, wait_for
-from tests.payments_support import (  # noqa: F401  (fixtures)
-    admin_headers,
-    count,
-    create_product,
-    midtrans_order_id,
-    midtrans_sim,
-    payments,
-    payments_stack,
-    stock_of,
-)
+from tests.payments_support import count, create_product, midtrans_order_id, stock_of
 from tests.reliability.test_stock_concurrency import run_together
 
 

@@ -12,7 +12,7 @@ import pytest
 from app.idempotency import IdempotencyKey
 from app.orders.models import Order
 from tests.helpers import assert_error
-from tests.payments_support import admin_headers, count, create_product, stock_of  # noqa: F401
+from tests.payments_support import count, create_product, stock_of
 
 CUSTOMER = {"name": "Pelanggan", "phone": "0812-0000-0001"}
 

@@ -9,17 +9,7 @@ import uuid
 import requests
 
 from tests.helpers import wait_for
-from tests.payments_support import (  # noqa: F401  (fixtures)
-    admin_headers,
-    configure_store,
-    create_product,
-    midtrans_order_id,
-    midtrans_sim,
-    payments,
-    payments_stack,
-    products,
-    stock_of,
-)
+from tests.payments_support import configure_store, create_product, midtrans_order_id, stock_of
 
 
 def _release_movements(payments, order_id):

@@ -8,24 +8,19 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.inventory.models import StockMovement
 from app.sales.models import Refund, RefundItem, Sale, SaleItem
-from tests.api.test_checkout import (  # noqa: F401  (fixtures used by name)
+from tests.api.test_checkout import (
     assert_error,
-    cashier,
-    cashier_user,
     configure_store,
     create_product,
     customer_totals,
-    give_pin,
     make_customer,
-    manager,
     movements,
     row_counts,
     sold,
     stock_of,
-    supervisor_with_pin,
     today_in_store,
 )
-from tests.helpers import count_rows
+from tests.helpers import count_rows, give_pin
 
 
 def counts(app):

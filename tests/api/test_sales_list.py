@@ -8,14 +8,7 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.sales.models import Sale
-from tests.api.test_checkout import (  # noqa: F401  (fixtures used by name)
-    assert_error,
-    create_product,
-    make_customer,
-    manager,
-    sold,
-    today_in_store,
-)
+from tests.api.test_checkout import assert_error, create_product, make_customer, sold, today_in_store
 
 
 def listed(client, headers, **params):

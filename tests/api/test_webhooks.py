@@ -7,16 +7,7 @@ import json
 
 import pytest
 
-from tests.payments_support import (  # noqa: F401  (fixtures)
-    admin_headers,
-    midtrans_order_id,
-    midtrans_sim,
-    payments,
-    payments_stack,
-    products,
-    sign,
-    signed_notification,
-)
+from tests.payments_support import midtrans_order_id, sign, signed_notification
 
 
 def test_a_bad_signature_is_403_and_stored_as_rejected(payments, products):

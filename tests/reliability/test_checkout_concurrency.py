@@ -13,11 +13,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inventory.models import StockMovement
 from app.sales.models import Refund, Sale, SaleItem
-from tests.api.test_checkout import (  # noqa: F401  (fixtures used by name)
+from tests.api.test_checkout import (
     NUMBER,
     add_stock,
     create_product,
-    manager,
     movements,
     row_counts,
     sold,

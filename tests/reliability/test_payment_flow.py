@@ -16,19 +16,13 @@ from app.customers.models import Customer
 from app.payments.gateway import TransactionState
 from app.payments.models import PaymentAttempt
 from tests.helpers import wait_for
-from tests.payments_support import (  # noqa: F401  (fixtures)
+from tests.payments_support import (
     CUSTOMER_PHONE,
     ApiServer,
     RedisServer,
     Worker,
-    admin_headers,
     count,
-    inprocess_gateway,
     midtrans_order_id,
-    midtrans_sim,
-    payments,
-    payments_stack,
-    products,
     stack_env,
     stock_of,
 )

@@ -7,12 +7,7 @@ import uuid
 import pytest
 
 from simulator import create_app
-from tests.simulator.support import Receiver
-
-SERVER_KEY = "SB-Mid-server-test-key"
-# Small enough that the whole Midtrans schedule (2+10+30+90+210 minutes)
-# takes about two seconds.
-RETRY_SCALE = 0.0001
+from tests.simulator.support import RETRY_SCALE, SERVER_KEY, Receiver
 
 
 @pytest.fixture

@@ -1,10 +1,16 @@
-"""A tiny notification receiver: a real HTTP server on 127.0.0.1 in a thread,
-answering from a script of statuses and recording every request it gets."""
+"""Helpers for the simulator's own tests: a tiny notification receiver (a real
+HTTP server on 127.0.0.1 in a thread, answering from a script of statuses and
+recording every request it gets) and waits on what the simulator reports."""
 
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SERVER_KEY = "SB-Mid-server-test-key"
+# Small enough that the whole Midtrans schedule (2+10+30+90+210 minutes)
+# takes about two seconds.
+RETRY_SCALE = 0.0001
 
 
 class Receiver:
@@ -98,3 +104,27 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def settled_deliveries(client, order_id: str, timeout: float = 5.0) -> list[dict]:
+    """The simulator's delivery log for `order_id` once nothing is queued or in
+    flight for it.
+
+    A notification is written with its outbox rows in one transaction, and a row
+    leaves the outbox only after its last attempt is logged (a receiver records
+    a request before answering it). So from here on every receiver has had all
+    it will ever get for this order, and a test can assert what did *not*
+    arrive without sleeping.
+    """
+    def settled():
+        log = client.get("/_sim/deliveries", query_string={"order_id": order_id}).json
+        return log if not log["queued"] else None
+
+    return wait_until(settled, timeout=timeout)["deliveries"]
+
+
+def dispatcher_pass(client) -> None:
+    """Returns once the simulator's dispatcher finished a pass begun after this
+    call: payments whose time was up are expired and due notifications claimed."""
+    response = client.post("/_sim/dispatcher/pass")
+    assert response.status_code == 200, response.json

@@ -194,3 +194,11 @@ def test_deliveries_filter_by_order_id(sim_client, sim_snap, sim_receiver):
     rows = deliveries(order_id=first)
     assert {row["order_id"] for row in rows} == {first}
     assert [row["transaction_status"] for row in rows] == ["pending", "settlement"]
+
+
+def test_a_dispatcher_pass_answers_once_a_later_pass_has_finished(sim_client):
+    first = sim_client.post("/_sim/dispatcher/pass")
+    second = sim_client.post("/_sim/dispatcher/pass")
+
+    assert first.status_code == second.status_code == 200
+    assert second.json["passes"] > first.json["passes"] >= 1

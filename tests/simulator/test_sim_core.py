@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.simulator.conftest import SERVER_KEY
+from tests.simulator.support import SERVER_KEY, settled_deliveries
 
 JAKARTA = timezone(timedelta(hours=7))
 
@@ -235,7 +235,10 @@ def test_refund_key_is_idempotent(sim_client, sim_auth, sim_snap, sim_receiver):
     assert again.status_code == 200
     assert again.json["refund_chargeback_id"] == first.json["refund_chargeback_id"]
     assert status(sim_client, sim_auth, order_id)["refund_amount"] == "3000.00"
-    time.sleep(0.1)
+    written = sim_client.get("/_sim/notifications", query_string={"order_id": order_id}).json
+    assert [n["body"]["transaction_status"] for n in written["notifications"]] == \
+        ["pending", "settlement", "partial_refund"]
+    settled_deliveries(sim_client, order_id)
     assert sim_receiver.statuses().count("partial_refund") == 1
 
 

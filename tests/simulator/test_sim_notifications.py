@@ -5,14 +5,12 @@ import json
 import logging
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 
 from simulator.notifications import RETRY_DELAYS_MINUTES, sign
-from tests.simulator.conftest import RETRY_SCALE, SERVER_KEY
-from tests.simulator.support import Receiver, wait_until
+from tests.simulator.support import RETRY_SCALE, SERVER_KEY, Receiver, settled_deliveries, wait_until
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "midtrans-samples"
 
@@ -88,9 +86,9 @@ def test_override_replaces_and_append_adds_notification_urls(sim_client, sim_sna
         pay(sim_client, overridden)
         pay(sim_client, appended)
 
-        other.wait_for(4)
-        sim_receiver.wait_for(2)
-        time.sleep(0.1)
+        sent = settled_deliveries(sim_client, overridden) + settled_deliveries(sim_client, appended)
+        assert {(row["order_id"], row["url"]) for row in sent} == {
+            (overridden, other.url), (appended, other.url), (appended, sim_receiver.url)}
         assert sorted({r["body"]["order_id"] for r in other.requests}) == \
             sorted([overridden, appended])
         assert {r["body"]["order_id"] for r in sim_receiver.requests} == {appended}
@@ -109,10 +107,12 @@ def test_without_any_url_nothing_is_sent_but_the_notification_is_kept(
             "order_id": "quiet-1", "gross_amount": 5000}}, headers=_auth())
         assert created.status_code == 201
         pay(client, "quiet-1")
-        time.sleep(0.1)
         kept = client.get("/_sim/notifications", query_string={"order_id": "quiet-1"}).json
         assert [n["body"]["transaction_status"] for n in kept["notifications"]] == \
             ["pending", "settlement"]
+        # Written with no outbox row: nothing was or ever will be sent.
+        assert client.get("/_sim/deliveries", query_string={"order_id": "quiet-1"}).json == \
+            {"deliveries": [], "queued": []}
         assert sim_receiver.requests == []
     finally:
         app.extensions["simulator"].close()
@@ -141,8 +141,7 @@ def test_failed_notifications_are_retried_on_the_scaled_midtrans_schedule(
         assert gap >= scaled(minutes) * 0.95, (gaps, minutes)
     assert gaps == sorted(gaps)
     assert [r["answered"] for r in requests] == [500, 503, 502, 200]
-    rows = wait_until(lambda: len(deliveries(sim_client, order_id)["deliveries"]) == 4
-                      and deliveries(sim_client, order_id)["deliveries"])
+    rows = settled_deliveries(sim_client, order_id)
     assert [row["attempt"] for row in rows] == [1, 2, 3, 4]
     assert [row["http_status"] for row in rows] == [500, 503, 502, 200]
     assert [row["outcome"] for row in rows] == ["failed"] * 3 + ["delivered"]
@@ -152,36 +151,32 @@ def test_failed_notifications_are_retried_on_the_scaled_midtrans_schedule(
         assert row["url"] == sim_config["NOTIFICATION_URL"]
         assert row["transaction_status"] == "pending"
         assert row["duration_ms"] is not None and row["started_at"] and row["finished_at"]
-    time.sleep(0.1)
     assert len(sim_receiver.requests) == 4
 
 
-def fail_forever_and_count(sim_client, sim_snap, sim_receiver, status, expected, settle_time):
+def fail_forever_and_count(sim_client, sim_snap, sim_receiver, status, expected):
     order_id, _ = sim_snap()
     token = sim_client.get(f"/_sim/transactions/{order_id}").json["token"]
     sim_receiver.answer(then=status)
     sim_client.post(f"/snap/v4/redirection/{token}/method", data={"method": "gopay"})
 
-    sim_receiver.wait_for(expected, timeout=10)
-    wait_until(lambda: deliveries(sim_client, order_id)["queued"] == [], timeout=5)
-    time.sleep(settle_time)
+    rows = settled_deliveries(sim_client, order_id, timeout=10)
     assert len(sim_receiver.requests) == expected
-    rows = deliveries(sim_client, order_id)["deliveries"]
     assert [row["attempt"] for row in rows] == list(range(1, expected + 1))
     assert rows[-1]["next_attempt_at"] is None
     return rows
 
 
 def test_5xx_is_retried_five_times_then_given_up(sim_client, sim_snap, sim_receiver):
-    fail_forever_and_count(sim_client, sim_snap, sim_receiver, 500, 6, 0.2)
+    fail_forever_and_count(sim_client, sim_snap, sim_receiver, 500, 6)
 
 
 def test_4xx_is_retried_only_twice(sim_client, sim_snap, sim_receiver):
-    fail_forever_and_count(sim_client, sim_snap, sim_receiver, 404, 3, scaled(30) + 0.1)
+    fail_forever_and_count(sim_client, sim_snap, sim_receiver, 404, 3)
 
 
 def test_3xx_is_not_retried_nor_followed(sim_client, sim_snap, sim_receiver):
-    rows = fail_forever_and_count(sim_client, sim_snap, sim_receiver, 302, 1, scaled(2) + 0.1)
+    rows = fail_forever_and_count(sim_client, sim_snap, sim_receiver, 302, 1)
     assert rows[0]["http_status"] == 302
     assert all(request["path"] == "/webhook" for request in sim_receiver.requests)
 
@@ -208,9 +203,8 @@ def test_drop_fault_sends_nothing_but_logs_the_drop(sim_client, sim_snap, sim_re
 
     pay(sim_client, order_id)
 
-    time.sleep(0.3)
+    rows = settled_deliveries(sim_client, order_id)
     assert sim_receiver.requests == []
-    rows = deliveries(sim_client, order_id)["deliveries"]
     assert [(row["transaction_status"], row["outcome"]) for row in rows] == \
         [("pending", "dropped"), ("settlement", "dropped")]
 

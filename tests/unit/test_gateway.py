@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.payments.gateway import GatewayError, MidtransGateway, TransactionState, signature_for, signature_is_valid
-from tests.payments_support import SIMULATOR_SERVER_KEY, midtrans_sim  # noqa: F401  (fixture)
+from tests.payments_support import SIMULATOR_SERVER_KEY
 
 SAMPLES = Path(os.environ.get("MIDTRANS_SAMPLES_DIR", "/work/shared/midtrans-samples"))
 SAMPLE_KEY = "SB-Mid-server-SAMPLE"
