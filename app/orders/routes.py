@@ -1,6 +1,6 @@
 """The public menu and online orders; the staff's order screen."""
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 from flask_smorest.exceptions import NotModified
@@ -89,9 +89,7 @@ class Orders(MethodView):
         stock (the rest stays with the counter), one client address only a
         smaller part, and an address or phone number only a few unpaid orders.
         """
-        response = jsonify(services.place_order(current_store_id(), data, client_address()))
-        response.status_code = 201
-        return response
+        return services.place_order(current_store_id(), data, client_address())
 
     @allow(*STAFF)
     @orders.arguments(OrderQuery, location="query")
