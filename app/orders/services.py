@@ -81,7 +81,7 @@ def _load_products(items):
 
 
 def place_order(store_id, data, client_address):
-    """Price the order from our own prices, reserve its stock within the online share, and return its body.
+    """Price the order from our own prices, reserve its stock within the online share, and return it.
 
     The stock is held for ORDER_HOLD_MINUTES; starting a payment extends it
     (app/payments/attempts.py). The limits are in app/orders/holds.py.
@@ -147,10 +147,9 @@ def place_order(store_id, data, client_address):
         db.session.rollback()
         raise
     idempotency.complete(order.id, 201)
-    body = _order_out.dump(order)
     db.session.commit()
     log.info("order_placed order_id=%s total_idr=%s", order.id, order.total_idr)
-    return body
+    return order
 
 
 # Reading

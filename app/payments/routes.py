@@ -1,6 +1,6 @@
 """Public payment endpoints and the Midtrans notification endpoint."""
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask.views import MethodView
 
 from app.auth.policy import public
@@ -42,9 +42,7 @@ class PaymentCreate(MethodView):
         """
         attempt_id, _ = attempts.start_payment(order_id)
         attempt = attempts.wait_for_token(attempt_id)
-        response = jsonify(_payment_out.dump(attempt))
-        response.status_code = 202 if attempt.status == "creating" else 201
-        return response
+        return attempt, 202 if attempt.status == "creating" else 201
 
 
 @payments.route("/<uuid:order_id>")

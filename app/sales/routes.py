@@ -35,9 +35,11 @@ class Sales(MethodView):
         The server computes every amount from its own prices. Send an
         `Idempotency-Key` so a retry after a timeout returns the same sale.
         """
-        response = jsonify(services.checkout(current_store_id(), current_user, data))
-        response.status_code = 201
-        return response
+        # The measured hot path: the body is built from the values the checkout wrote, not dumped through
+        # SaleOut (that dump cost more than the rest of the response), and a Response passes @blp.response as is.
+        # Python CPU per checkout 5.8 ms -> 1.7 ms with this and the statement work (bench/README.md;
+        # commit "Checkout builds its response from the values it wrote instead of dumping through SaleOut").
+        return jsonify(services.checkout(current_store_id(), current_user, data)), 201
 
     @allow(*STAFF)
     @blp.arguments(SaleQuery, location="query")

@@ -61,6 +61,8 @@ def test_the_menu_answers_304_to_its_etag_until_an_order_changes_availability(cl
 
     again = client.get("/api/menu", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
+    # A cache refreshes what it holds from the 304's headers (RFC 9110, 15.4.5).
+    assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == first.headers["Cache-Control"]
 
     placed = client.post("/api/orders", json=order_body((products["nasi"]["id"], 2)))
     assert placed.status_code == 201
