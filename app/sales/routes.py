@@ -8,7 +8,7 @@ from app.auth.policy import STAFF, allow
 from app.http import Blueprint
 from app.idempotency import idempotent
 from app.pagination import SelectPage
-from app.sales import services
+from app.sales import checkout, lookup, returns
 from app.sales.schemas import CheckoutIn, RefundIn, RefundOut, SaleOut, SaleQuery, VoidIn
 from app.stores.services import current_store_id
 
@@ -16,7 +16,7 @@ blp = Blueprint("sales", __name__, url_prefix="/api/sales", description="Counter
 
 
 def _replay_sale(sale_id):
-    return services.sale_body(current_store_id(), sale_id)
+    return lookup.sale_body(current_store_id(), sale_id)
 
 
 @blp.route("")
@@ -35,7 +35,7 @@ class Sales(MethodView):
         The server computes every amount from its own prices. Send an
         `Idempotency-Key` so a retry after a timeout returns the same sale.
         """
-        response = jsonify(services.checkout(current_store_id(), current_user, data))
+        response = jsonify(checkout.checkout(current_store_id(), current_user, data))
         response.status_code = 201
         return response
 
@@ -45,7 +45,7 @@ class Sales(MethodView):
     @blp.paginate(SelectPage)
     def get(self, filters):
         """List sales, newest first: by business date range, cashier, customer, status, tender, number"""
-        return services.sales_query(current_store_id(), **filters)
+        return lookup.sales_query(current_store_id(), **filters)
 
 
 @blp.route("/<int:sale_id>")
@@ -54,7 +54,7 @@ class SaleById(MethodView):
     @blp.response(200, SaleOut)
     def get(self, sale_id):
         """One sale with its lines and tenders"""
-        return services.get_sale(current_store_id(), sale_id)
+        return lookup.get_sale(current_store_id(), sale_id)
 
 
 @blp.route("/<int:sale_id>/void")
@@ -66,7 +66,7 @@ class SaleVoid(MethodView):
     @blp.alt_response(409, description="Already voided, refunded in part, or not from today.")
     def post(self, body, sale_id):
         """Void today's sale; its stock comes back (cashiers need a supervisor's PIN in `approval`)"""
-        return services.void_sale(current_store_id(), sale_id, current_user, body["reason"], body.get("approval"))
+        return returns.void_sale(current_store_id(), sale_id, current_user, body["reason"], body.get("approval"))
 
 
 @blp.route("/<int:sale_id>/refunds")
@@ -78,10 +78,10 @@ class SaleRefunds(MethodView):
     @blp.alt_response(409, description="More units than were sold (and not yet refunded), or a voided sale.")
     def post(self, body, sale_id):
         """Refund some or all units of some lines (returns); stock comes back unless restock is false"""
-        return services.refund_sale(current_store_id(), sale_id, current_user, body)
+        return returns.refund_sale(current_store_id(), sale_id, current_user, body)
 
     @allow(*STAFF)
     @blp.response(200, RefundOut(many=True))
     def get(self, sale_id):
         """The sale's refunds"""
-        return services.refunds_of(current_store_id(), sale_id)
+        return lookup.refunds_of(current_store_id(), sale_id)
