@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, func, select, update
 
-from app import idempotency
 from app.auth.approvals import verify_approval
 from app.catalog.models import Product
 from app.customers.models import Customer
@@ -127,12 +126,13 @@ def _settle(priced, payments):
         reject_field(str(error), error.field_path)
 
 
-def checkout(store_id, cashier, data):
+def checkout(store_id, cashier, data, claim=None):
     """Ring up a sale; returns the response body (the sale as the API shows it).
 
     The sale is written with plain statements (app/sales/recording.py) rather
     than the ORM's unit of work: this is the till's hot path, and the sale is
-    built whole here anyway.
+    built whole here anyway. `claim` is the request's Idempotency-Key claim
+    (app/idempotency.py), recorded with the sale.
     """
     products, store = _load_products_and_store(store_id, data["items"])
     priced = price_lines(data, products, store)
@@ -182,7 +182,7 @@ def checkout(store_id, cashier, data):
     payments = [{"method": t.method, "amount_idr": t.amount_idr, "reference": t.reference} for t in tenders]
 
     customer = _record_purchase(data["customer_id"], priced.total_idr) if data.get("customer_id") is not None else None
-    key_record = idempotency.completion_record(201)
+    key_record = None if claim is None else claim.record(201)
     sale["id"], sale["number"], item_ids = record_sale(sale, items, payments, key_record)
     for item, item_id in zip(items, item_ids):
         item["id"] = item_id

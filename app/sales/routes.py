@@ -29,13 +29,13 @@ class Sales(MethodView):
     @blp.alt_response(409, description="Not enough stock (errors.stock names each product), or a duplicate request in flight.")
     @blp.alt_response(422, description="Invalid input, unknown or inactive products, or payments that do not cover the total.")
     @blp.alt_response(403, description="A cashier's discount above the store's limit without a valid supervisor PIN.")
-    def post(self, data):
+    def post(self, data, claim):
         """Check out a cart: prices from the catalog, discounts, tax, tenders, change
 
         The server computes every amount from its own prices. Send an
         `Idempotency-Key` so a retry after a timeout returns the same sale.
         """
-        response = jsonify(checkout.checkout(current_store_id(), current_user, data))
+        response = jsonify(checkout.checkout(current_store_id(), current_user, data, claim))
         response.status_code = 201
         return response
 
