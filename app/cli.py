@@ -87,7 +87,7 @@ def seed():
 @refusals_exit
 def rebuild(date_from, date_to):
     """Rebuild the daily summaries of a range of closed days (each day replaced whole)."""
-    from app.reports.services import build_range
+    from app.reports.summaries import build_range
     from app.stores.services import current_store_id
 
     if date_from > date_to:

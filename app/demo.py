@@ -129,7 +129,7 @@ def _seed_sales(count=12):
     """A few sales rung through the real checkout, so figures, stock and history agree."""
     if db.session.scalar(select(func.count()).select_from(Sale)):
         return
-    from app.sales.services import checkout
+    from app.sales.checkout import checkout
 
     cashier = find_by_username("cashier")
     # Only well-stocked products, so the few deliberately low ones stay low for the low-stock list.

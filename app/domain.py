@@ -71,3 +71,11 @@ class TooManyAttempts(DomainError):
 
 class Unavailable(DomainError):
     """Something the operation needs elsewhere (Midtrans) failed for now; retrying later may work."""
+
+
+def reject_field(message, path):
+    """Raise Invalid with the error placed at the request body field it concerns (`path` into the JSON)."""
+    errors = [message]
+    for part in reversed(path):
+        errors = {part: errors}
+    raise Invalid(message, errors={"json": errors})

@@ -10,6 +10,14 @@ crashed request leaves nothing behind: the client may simply retry. On
 PostgreSQL a transaction-scoped advisory lock on the key tells a concurrent
 duplicate to back off (409) without waiting; the unique key on
 (scope, key) is the backstop on every database.
+
+The decorator hands the view its `claim` (a Claim, or None without a key)
+as a keyword argument, and the view passes it to its service, which
+completes it in its transaction. A view that returns without completing
+its claim is a bug that would make a retry run the request twice: under
+TESTING the decorator raises UnfinishedClaim (a 500 the test sees); in
+production the request has already committed, so it is logged instead of
+answering an error that would invite exactly that retry.
 """
 
 import hashlib
@@ -20,7 +28,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import NamedTuple
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,7 +41,6 @@ from app.models import UTCDateTime, utcnow
 log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
-_G_CLAIM = "idempotency_claim"
 
 
 class IdempotencyKey(db.Model):
@@ -52,14 +59,40 @@ class IdempotencyKey(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class UnfinishedClaim(RuntimeError):
+    """A view returned without completing its Idempotency-Key claim (raised under TESTING)."""
+
+
 @dataclass
 class Claim:
-    """This request may go ahead; its service must call `complete` before committing."""
+    """This request may go ahead; its service must complete it in its transaction, before committing."""
 
     scope: str
     key: str
     request_hash: str
     completed: bool = False
+
+    def record(self, response_status):
+        """This request's record, but for `resource_id`; the claim counts as completed.
+
+        For a caller that writes the record in a statement of its own (a
+        checkout on PostgreSQL writes it with the sale): it must insert the
+        record, with `resource_id`, in its transaction.
+        """
+        self.completed = True
+        now = utcnow()
+        return {
+            "scope": self.scope,
+            "key": self.key,
+            "request_hash": self.request_hash,
+            "response_status": response_status,
+            "created_at": now,
+            "expires_at": now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
+        }
+
+    def complete(self, resource_id, response_status):
+        """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
+        insert_record(self.record(response_status), resource_id)
 
 
 @dataclass(frozen=True)
@@ -136,45 +169,17 @@ _INSERT_RECORD = DriverStatement(
 )
 
 
-def completion_record(response_status):
-    """This request's record, but for `resource_id`; None when it has no key. The claim counts as completed.
-
-    For a caller that writes the record in a statement of its own (a
-    checkout on PostgreSQL writes it with the sale): it must insert the
-    record, with `resource_id`, in its transaction.
-    """
-    claim = g.get(_G_CLAIM)
-    if claim is None:
-        return None
-    claim.completed = True
-    now = utcnow()
-    return {
-        "scope": claim.scope,
-        "key": claim.key,
-        "request_hash": claim.request_hash,
-        "response_status": response_status,
-        "created_at": now,
-        "expires_at": now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
-    }
-
-
 def insert_record(record, resource_id):
     _INSERT_RECORD.rows({**record, "resource_id": str(resource_id)})
-
-
-def complete(resource_id, response_status):
-    """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
-    record = completion_record(response_status)
-    if record is not None:
-        insert_record(record, resource_id)
 
 
 def idempotent(name, replay, scope_by_user=True):
     """Make a view honour `Idempotency-Key`.
 
-    `replay(resource_id)` rebuilds the response body of a finished request;
-    the view's service must call `complete(resource_id, status)` inside its
-    transaction. Place under the access policy and above `@blp.arguments`.
+    `replay(resource_id)` rebuilds the response body of a finished request.
+    The view receives `claim` (a Claim, or None when the request has no key)
+    and its service must complete it inside its transaction. Place under the
+    access policy and above `@blp.arguments`.
     """
 
     def decorator(view):
@@ -182,7 +187,7 @@ def idempotent(name, replay, scope_by_user=True):
         def guarded(*args, **kwargs):
             key = request.headers.get(HEADER)
             if key is None:
-                return view(*args, **kwargs)
+                return view(*args, claim=None, **kwargs)
             if not 1 <= len(key) <= 255 or not key.isprintable() or not key.isascii():
                 raise Invalid(f"{HEADER} must be 1 to 255 printable ASCII characters.",
                               errors={"headers": {HEADER: ["Invalid key."]}})
@@ -197,9 +202,8 @@ def idempotent(name, replay, scope_by_user=True):
                 response.status_code = outcome.response_status
                 response.headers["Idempotent-Replayed"] = "true"
                 return response
-            setattr(g, _G_CLAIM, outcome)
             try:
-                result = view(*args, **kwargs)
+                result = view(*args, claim=outcome, **kwargs)
             except IntegrityError as error:
                 # Only the unique key on (scope, key) is expected here: a duplicate
                 # that slipped past the lock (SQLite has none).
@@ -209,6 +213,9 @@ def idempotent(name, replay, scope_by_user=True):
                 raise Conflict("A request with this Idempotency-Key was processed concurrently; retry it.")
             if not outcome.completed:
                 log.error("idempotency_not_completed scope=%s", name)
+                if current_app.testing:
+                    raise UnfinishedClaim(f"{view.__qualname__} returned without completing its Idempotency-Key "
+                                          "claim: pass `claim` to its service and complete it before the commit.")
             return result
 
         guarded._apidoc = getattr(view, "_apidoc", {})

@@ -146,7 +146,7 @@ def main():
     from app import create_app
     from app.auth.passwords import hash_password
     from app.extensions import db
-    from app.reports.services import build_range
+    from app.reports.summaries import build_range
     from app.users.models import User
 
     app = create_app()

@@ -7,11 +7,10 @@ from datetime import datetime
 from flask import Blueprint, jsonify, request
 
 from simulator import faults
+from simulator.bodies import JAKARTA, midtrans_time
 from simulator.logs import log_event
 from simulator.runtime import current
-from simulator.transactions import (
-    JAKARTA, InvalidRequest, NotAllowed, UnknownTransaction, midtrans_time, whole_rupiah,
-)
+from simulator.transactions import InvalidRequest, NotAllowed, UnknownTransaction, whole_rupiah
 
 bp = Blueprint("control", __name__, url_prefix="/_sim")
 log = logging.getLogger("simulator.control")
@@ -109,7 +108,7 @@ def show(order_id):
         "notification_override": json.loads(row["notify_override_json"] or "[]"),
         "notification_append": json.loads(row["notify_append_json"] or "[]"),
         "request": json.loads(row["request_json"]),
-        "status": simulator.ledger.status_body(row) if row["transaction_status"] else None,
+        "status": simulator.status_body(row) if row["transaction_status"] else None,
     })
 
 
@@ -189,7 +188,7 @@ def _order(order_id: str):
 def _answer(action: str, row):
     log_event(log, f"control.{action}", order_id=row["order_id"],
               transaction_status=row["transaction_status"], fraud_status=row["fraud_status"])
-    return jsonify(current().ledger.status_body(row))
+    return jsonify(current().status_body(row))
 
 
 def _body() -> dict:

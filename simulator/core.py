@@ -8,12 +8,10 @@ from flask import Blueprint, jsonify, request
 
 from simulator import faults
 from simulator.auth import has_server_key
+from simulator.bodies import amount_string, midtrans_time, not_found_body
 from simulator.logs import log_event
 from simulator.runtime import current
-from simulator.transactions import (
-    InvalidRequest, NotAllowed, UnknownTransaction, amount_string, midtrans_time,
-    not_found_body, whole_rupiah,
-)
+from simulator.transactions import InvalidRequest, NotAllowed, UnknownTransaction, whole_rupiah
 
 bp = Blueprint("core", __name__, url_prefix="/v2")
 log = logging.getLogger("simulator.core")
@@ -64,7 +62,7 @@ def status(transaction_id):
         # Midtrans answers HTTP 200 and says 404 in the body until the
         # customer picks a method on the Snap page.
         return jsonify(not_found_body()), 200
-    return jsonify(simulator.ledger.status_body(row)), 200
+    return jsonify(simulator.status_body(row)), 200
 
 
 @bp.post("/<transaction_id>/cancel")
@@ -123,7 +121,7 @@ def refund(transaction_id):
 def _action_answer(row, status_code: str, status_message: str, action: str):
     log_event(log, f"core.{action}", order_id=row["order_id"],
               transaction_status=row["transaction_status"])
-    body = current().ledger.status_body(row)
+    body = current().status_body(row)
     body.update(status_code=status_code, status_message=status_message)
     body.pop("signature_key", None)  # action answers are not signed
     return jsonify(body), 200

@@ -8,11 +8,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+from simulator.bodies import midtrans_time, status_code_for
 from simulator.logs import log_event
 from simulator.runtime import current
-from simulator.transactions import (
-    PAYMENT_METHODS, LedgerError, midtrans_time, status_code_for,
-)
+from simulator.transactions import PAYMENT_METHODS, LedgerError
 
 bp = Blueprint("pages", __name__, url_prefix="/snap/v4/redirection")
 log = logging.getLogger("simulator.pages")

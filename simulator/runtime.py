@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from simulator.bodies import status_body
 from simulator.config import load_config
 from simulator.notifications import Notifier
 from simulator.store import Store
@@ -27,6 +28,10 @@ class Simulator:
         # expiry is notified even when nobody asks for the status.
         notifier.on_tick = ledger.expire_due
         return cls(config, store, notifier, ledger)
+
+    def status_body(self, row) -> dict:
+        """The transaction as the status API shows it, with its refunds."""
+        return status_body(row, self.ledger.refunds(row["order_id"]), self.config)
 
     def close(self) -> None:
         self.notifier.close()

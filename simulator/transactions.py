@@ -1,5 +1,6 @@
 """The Midtrans side of a payment: Snap orders, their core transaction, and
-the moves between states, each with the notification Midtrans would send.
+the moves between states, each with the notification Midtrans would send
+(its body is built in simulator/bodies.py).
 
 Every move is one SQLite transaction with a conditional UPDATE, so two
 workers racing on the same order cannot both move it, and the notification
@@ -11,14 +12,10 @@ import secrets
 import sqlite3
 import time
 import uuid
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from simulator import faults
-from simulator.notifications import resolve_urls, sign
-
-# Midtrans reports times in Jakarta local time, without an offset.
-JAKARTA = ZoneInfo("Asia/Jakarta")
+from simulator.bodies import notification_body
+from simulator.notifications import resolve_urls
 
 # Choices offered on the payment page: key -> (payment_type, bank, label).
 PAYMENT_METHODS = {
@@ -38,19 +35,6 @@ VA_NUMBER_LENGTH = {"bca": 11, "bni": 16, "bri": 15, "permata": 18}
 # be refunded that way.
 REFUNDABLE_PAYMENT_TYPES = {"credit_card", "gopay", "shopeepay", "qris"}
 
-NOTIFICATION_MESSAGES = {
-    "pending": "Success, transaction is created",
-    "capture": "Success, Credit Card transaction is successful",
-    "settlement": "Success, transaction is found",
-    "deny": "Transaction is denied",
-    "cancel": "Success, transaction is canceled",
-    "expire": "Success, transaction is expired",
-    "failure": "Transaction failed",
-    "refund": "Success, refund request is approved",
-    "partial_refund": "Success, refund request is approved",
-}
-
-
 class LedgerError(Exception):
     pass
 
@@ -69,37 +53,6 @@ class OrderIdTaken(LedgerError):
 
 class InvalidRequest(LedgerError):
     pass
-
-
-def status_code_for(transaction_status: str, fraud_status: str | None) -> str:
-    if transaction_status == "capture":
-        return "201" if fraud_status == "challenge" else "200"
-    return {
-        "pending": "201", "settlement": "200", "deny": "202", "cancel": "200",
-        "expire": "407", "failure": "202", "refund": "200", "partial_refund": "200",
-    }[transaction_status]
-
-
-def notification_status_code(transaction_status: str, fraud_status: str | None) -> str:
-    # The status API says 407 for an expired transaction, the notification 202.
-    if transaction_status == "expire":
-        return "202"
-    return status_code_for(transaction_status, fraud_status)
-
-
-def midtrans_time(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def amount_string(amount: int) -> str:
-    return f"{amount}.00"
-
-
-def not_found_body() -> dict:
-    return {"status_code": "404", "status_message": "Transaction doesn't exist.",
-            "id": str(uuid.uuid4())}
 
 
 class Ledger:
@@ -288,46 +241,6 @@ class Ledger:
         self.notifier.wake()
         return body
 
-    # -- bodies ------------------------------------------------------------
-
-    def status_body(self, row) -> dict:
-        status_code = status_code_for(row["transaction_status"], row["fraud_status"])
-        return self._body(row, self.refunds(row["order_id"]), status_code,
-                          "Success, transaction is found")
-
-    def _notification_body(self, conn, row) -> dict:
-        refunds = conn.execute("SELECT * FROM refunds WHERE order_id = ? "
-                               "ORDER BY refund_chargeback_id", (row["order_id"],)).fetchall()
-        status_code = notification_status_code(row["transaction_status"], row["fraud_status"])
-        return self._body(row, refunds, status_code,
-                          NOTIFICATION_MESSAGES[row["transaction_status"]])
-
-    def _body(self, row, refunds, status_code: str, status_message: str) -> dict:
-        gross_amount = amount_string(row["gross_amount"])
-        body = {
-            "status_code": status_code,
-            "status_message": status_message,
-            "transaction_id": row["transaction_id"],
-            "order_id": row["order_id"],
-            "merchant_id": self.config["MERCHANT_ID"],
-            "gross_amount": gross_amount,
-            "currency": "IDR",
-            "payment_type": row["payment_type"],
-            "transaction_time": midtrans_time(row["transaction_time"]),
-            "transaction_status": row["transaction_status"],
-            "fraud_status": row["fraud_status"],
-            "expiry_time": midtrans_time(row["expires_at"]),
-            "signature_key": sign(row["order_id"], status_code, gross_amount,
-                                  self.config["SERVER_KEY"]),
-        }
-        if row["settlement_time"] is not None:
-            body["settlement_time"] = midtrans_time(row["settlement_time"])
-        body.update(_method_fields(row))
-        if refunds:
-            body["refund_amount"] = amount_string(sum(refund["amount"] for refund in refunds))
-            body["refunds"] = [refund_entry(refund) for refund in refunds]
-        return body
-
     # -- internals ---------------------------------------------------------
 
     def _move(self, order_id: str, move):
@@ -363,7 +276,9 @@ class Ledger:
 
     def _notify(self, conn, order_id: str):
         row = conn.execute("SELECT * FROM snap_orders WHERE order_id = ?", (order_id,)).fetchone()
-        self.notifier.enqueue(conn, order_id, self._notification_body(conn, row),
+        refunds = conn.execute("SELECT * FROM refunds WHERE order_id = ? "
+                               "ORDER BY refund_chargeback_id", (order_id,)).fetchall()
+        self.notifier.enqueue(conn, order_id, notification_body(row, refunds, self.config),
                               self._notification_urls(row), faults.load(self.store))
         return row
 
@@ -371,34 +286,6 @@ class Ledger:
         return resolve_urls(self.config["NOTIFICATION_URL"],
                             json.loads(row["notify_override_json"] or "[]"),
                             json.loads(row["notify_append_json"] or "[]"))
-
-
-def refund_entry(refund) -> dict:
-    return {
-        "refund_chargeback_id": refund["refund_chargeback_id"],
-        "refund_amount": amount_string(refund["amount"]),
-        "created_at": midtrans_time(refund["created_at"]),
-        "reason": refund["reason"] or "",
-        "refund_key": refund["refund_key"],
-    }
-
-
-def _method_fields(row) -> dict:
-    payment_type = row["payment_type"]
-    if payment_type == "bank_transfer" and row["bank"] == "permata":
-        return {"permata_va_number": row["va_number"]}
-    if payment_type == "bank_transfer":
-        return {"va_numbers": [{"bank": row["bank"], "va_number": row["va_number"]}]}
-    if payment_type == "credit_card":
-        fields = {"masked_card": "48111111-1114", "bank": "bni", "card_type": "credit",
-                  "channel_response_code": "00", "channel_response_message": "Approved",
-                  "eci": "05"}
-        if row["transaction_status"] != "pending":
-            fields["approval_code"] = row["transaction_id"][:13].replace("-", "")
-        return fields
-    if payment_type == "qris":
-        return {"acquirer": "gopay"}
-    return {}
 
 
 def _va_number(bank: str | None) -> str | None:

@@ -6,7 +6,7 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from app import task_names
-from app.reports import exports, services
+from app.reports import exports, summaries
 from app.stores.services import current_store_id
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 @shared_task(name=task_names.BUILD_RECENT_DAYS, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
 def build_recent_days():
     """Nightly: yesterday's summary, and any of the last week's days still missing."""
-    return services.build_recent(current_store_id())
+    return summaries.build_recent(current_store_id())
 
 
 @shared_task(name=task_names.RUN_EXPORT, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True,

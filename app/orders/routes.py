@@ -79,7 +79,7 @@ class Orders(MethodView):
     @orders.alt_response(422, description="Invalid input, a product not on the menu, or over the per-product cap.")
     @orders.alt_response(429, description="Too many requests from this address, or too many unpaid orders from "
                          "this address or phone number.")
-    def post(self, data):
+    def post(self, data, claim):
         """Place an order from the menu; its stock is reserved until it is paid or expires
 
         The id returned is an unguessable UUID: it is what lets the customer
@@ -89,7 +89,7 @@ class Orders(MethodView):
         stock (the rest stays with the counter), one client address only a
         smaller part, and an address or phone number only a few unpaid orders.
         """
-        return services.place_order(current_store_id(), data, client_address())
+        return services.place_order(current_store_id(), data, client_address(), claim)
 
     @allow(*STAFF)
     @orders.arguments(OrderQuery, location="query")

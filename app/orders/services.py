@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from app import idempotency
 from app.catalog.models import Category, Product
 from app.customers.models import Customer
 from app.domain import Conflict, Invalid, NotFound
@@ -80,11 +79,12 @@ def _load_products(items):
     return products
 
 
-def place_order(store_id, data, client_address):
+def place_order(store_id, data, client_address, claim=None):
     """Price the order from our own prices, reserve its stock within the online share, and return it.
 
     The stock is held for ORDER_HOLD_MINUTES; starting a payment extends it
     (app/payments/attempts.py). The limits are in app/orders/holds.py.
+    `claim` is the request's Idempotency-Key claim, completed with the order.
     """
     products = _load_products(data["items"])
     store = db.session.get(Store, store_id)
@@ -146,7 +146,8 @@ def place_order(store_id, data, client_address):
     except (InsufficientStock, holds.OnlineShareExceeded):
         db.session.rollback()
         raise
-    idempotency.complete(order.id, 201)
+    if claim is not None:
+        claim.complete(order.id, 201)
     db.session.commit()
     log.info("order_placed order_id=%s total_idr=%s", order.id, order.total_idr)
     return order

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select, update
 
-from app import idempotency, task_names
+from app import task_names
 from app.domain import Conflict, NotFound
 from app.extensions import db
 from app.models import utcnow
@@ -34,8 +34,11 @@ def latest_attempt(order_id):
     ).first()
 
 
-def start_payment(order_id):
-    """The attempt to show the customer: a live one again, or a new one. Returns (attempt_id, is_new)."""
+def start_payment(order_id, claim=None):
+    """The attempt to show the customer: a live one again, or a new one. Returns (attempt_id, is_new).
+
+    `claim` is the request's Idempotency-Key claim, completed with the attempt.
+    """
     order = orders.find_order(order_id, lock=True)
     if order.status != "pending":
         raise Conflict(f"The order is {order.status}; there is nothing to pay.")
@@ -44,7 +47,8 @@ def start_payment(order_id):
     _hold_for_payment(order)
     latest = latest_attempt(order.id)
     if latest is not None and _still_usable(latest):
-        idempotency.complete(latest.id, 201)
+        if claim is not None:
+            claim.complete(latest.id, 201)
         db.session.commit()
         return latest.id, False
     number = (latest.attempt_no if latest else 0) + 1
@@ -61,7 +65,8 @@ def start_payment(order_id):
     db.session.flush()
     orders.set_payment_status(order.id, "creating")
     enqueue_after_commit(db.session, task_names.CREATE_SNAP_TOKEN, attempt.id)
-    idempotency.complete(attempt.id, 201)
+    if claim is not None:
+        claim.complete(attempt.id, 201)
     db.session.commit()
     log.info("payment_attempt_started order_id=%s attempt=%s", order.id, number)
     return attempt.id, True

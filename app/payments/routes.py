@@ -33,14 +33,14 @@ class PaymentCreate(MethodView):
     @payments.alt_response(202, schema=PaymentAttemptOut, description="Still asking Midtrans: poll GET /api/payments/{order_id}.")
     @payments.alt_response(409, description="The order is paid, expired or cancelled.")
     @payments.alt_response(429, description="Too many requests from this address.")
-    def post(self, order_id):
+    def post(self, order_id, claim):
         """Start paying an order (or get the live Snap token again)
 
         Repeating the call while a token is live returns the same token
         without asking Midtrans again; after a failed or expired attempt a new
         attempt starts with a new Midtrans order_id.
         """
-        attempt_id, _ = attempts.start_payment(order_id)
+        attempt_id, _ = attempts.start_payment(order_id, claim)
         attempt = attempts.wait_for_token(attempt_id)
         return attempt, 202 if attempt.status == "creating" else 201
 

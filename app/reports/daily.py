@@ -46,6 +46,11 @@ def store_zone():
     return ZoneInfo(current_app.config["STORE_TIMEZONE"])
 
 
+def today():
+    """The store's business day now."""
+    return datetime.now(store_zone()).date()
+
+
 def utc_bounds(day):
     """The UTC instants where the store's local `day` starts and ends."""
     zone = store_zone()

@@ -1,31 +1,24 @@
 """Reports: closed days from the nightly summaries, today (and any day not built yet) live.
 
-Every figure comes from `daily.compute_day`, either stored by `build_day` or
-computed on the spot, so the two always agree to the rupiah.
+Every figure comes from `daily.compute_day`, either stored by
+`summaries.build_day` or computed on the spot, so the two always agree to
+the rupiah.
 """
 
-import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 
 from app.catalog.models import Product
 from app.domain import Invalid
 from app.extensions import db
-from app.models import utcnow
 from app.orders.models import Order
-from app.reports.daily import SALES_FIELDS, compute_day, store_zone
+from app.reports.daily import SALES_FIELDS, compute_day, store_zone, today
 from app.reports.models import DailyCashier, DailyProduct, DailySales, DailyTender, SummaryDay
 from app.sales.models import Sale
 from app.users.models import User
 
-log = logging.getLogger(__name__)
-
 MAX_RANGE_DAYS = 366
-
-
-def today():
-    return datetime.now(store_zone()).date()
 
 
 def check_range(date_from, date_to):
@@ -35,60 +28,6 @@ def check_range(date_from, date_to):
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
         raise Invalid(f"At most {MAX_RANGE_DAYS} days per request; split the range.",
                       errors={"query": {"date_to": [f"More than {MAX_RANGE_DAYS} days after date_from."]}})
-
-
-# Nightly summaries
-
-
-def build_day(store_id, day):
-    """Store the day's figures, replacing any earlier build (one transaction). Only closed days."""
-    if day >= today():
-        raise ValueError(f"{day} is not closed yet; summaries are built for past days only")
-    figures = compute_day(store_id, day)
-    key = {"store_id": store_id, "business_date": day}
-    for model in (DailySales, DailyTender, DailyCashier, DailyProduct, SummaryDay):
-        db.session.execute(delete(model).where(model.store_id == store_id, model.business_date == day))
-    db.session.execute(insert(DailySales), [
-        {**key, "channel": channel, **values} for channel, values in figures.sales.items()
-    ])
-    _insert_many(DailyTender, [{**key, "method": m, "amount_idr": a, "payments_count": c}
-                               for m, (a, c) in figures.tenders.items()])
-    _insert_many(DailyCashier, [{**key, "cashier_id": u, "sales_count": c, "net_idr": n}
-                                for u, (c, n) in figures.cashiers.items()])
-    _insert_many(DailyProduct, [{**key, "product_id": p, "qty": q, "revenue_idr": r}
-                                for p, (q, r) in figures.products.items() if q or r])
-    db.session.add(SummaryDay(store_id=store_id, business_date=day, built_at=utcnow()))
-    db.session.commit()
-    log.info("daily_summary_built store_id=%s day=%s", store_id, day)
-
-
-def _insert_many(model, rows):
-    if rows:
-        db.session.execute(insert(model), rows)
-
-
-def build_range(store_id, date_from, date_to):
-    """Build every closed day in the range; returns how many."""
-    day, built = date_from, 0
-    last = min(date_to, today() - timedelta(days=1))
-    while day <= last:
-        build_day(store_id, day)
-        day += timedelta(days=1)
-        built += 1
-    return built
-
-
-def build_recent(store_id, days=7):
-    """Yesterday, and any of the last `days` closed days not built yet (beat runs this nightly)."""
-    yesterday = today() - timedelta(days=1)
-    built_days = set(db.session.scalars(
-        select(SummaryDay.business_date).where(SummaryDay.store_id == store_id,
-                                               SummaryDay.business_date >= yesterday - timedelta(days=days))))
-    wanted = [yesterday - timedelta(days=n) for n in range(days)]
-    todo = [day for day in wanted if day == yesterday or day not in built_days]
-    for day in sorted(todo):
-        build_day(store_id, day)
-    return [day.isoformat() for day in sorted(todo)]
 
 
 def _built_days(store_id, date_from, date_to):

@@ -17,11 +17,11 @@ from sqlalchemy import delete, select, update
 
 from app.catalog.models import Product
 from app.customers.models import Customer
-from app.domain import NotFound
+from app.domain import NotFound, reject_field
 from app.extensions import db
 from app.inventory.services import with_stock
 from app.models import utcnow
-from app.sales import services as checkout_rules
+from app.sales import checkout as checkout_rules
 from app.sales.models import Cart
 from app.stores.models import Store
 
@@ -57,7 +57,7 @@ def _check_like_checkout(store_id, content):
     checkout_rules.price_lines(content, products, db.session.get(Store, store_id))
     customer_id = content.get("customer_id")
     if customer_id is not None and db.session.get(Customer, customer_id) is None:
-        checkout_rules.reject_field(f"No customer with id {customer_id}.", ("customer_id",))
+        reject_field(f"No customer with id {customer_id}.", ("customer_id",))
 
 
 def _as_json(values):

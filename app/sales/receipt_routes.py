@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from app.auth.policy import STAFF, allow
 from app.http import Blueprint
-from app.sales import receipts, services
+from app.sales import receipt_prints, receipts
 from app.stores.services import current_store_id, store_settings
 
 blp = Blueprint("receipts", __name__, url_prefix="/api/sales", description="Receipts (struk) of counter sales.")
@@ -37,7 +37,7 @@ class SaleReceipt(MethodView):
     @blp.alt_response(404, description="No such sale.")
     def get(self, query, sale_id):
         """The sale's receipt; every fetch counts as a print, and prints after the first say SALINAN / COPY"""
-        sale, is_copy = services.count_receipt_print(current_store_id(), sale_id)
+        sale, is_copy = receipt_prints.count_receipt_print(current_store_id(), sale_id)
         store = store_settings(sale.store_id)
         tz = ZoneInfo(current_app.config["STORE_TIMEZONE"])
         body = _RENDERERS[query["format"]](sale, store, query["width"], is_copy, tz)

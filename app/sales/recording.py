@@ -87,7 +87,7 @@ def record_sale(sale, items, payments, key_record=None):
 
     `sale` holds SALE_COLUMNS, each item ITEM_COLUMNS and each payment
     PAYMENT_COLUMNS; `key_record` is the request's Idempotency-Key record
-    (`idempotency.completion_record`), whose resource is the sale. Returns
+    (`Claim.record`), whose resource is the sale. Returns
     (sale id, number, item ids in the order given).
     """
     store_id, day = sale["store_id"], sale["business_date"]

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.reports.services import build_day
+from app.reports.summaries import build_day
 from app.stores.services import current_store_id
 from tests.reports_support import (
     create_product,

@@ -26,7 +26,7 @@ from app.inventory.services import InsufficientStock, StockChange, apply_stock_c
 from app.models import get_or_raise
 from app.orders.holds import OnlineShareExceeded, ShareExceeded, TooManyPendingOrders
 from app.sales.models import Sale
-from app.sales.services import checkout
+from app.sales.checkout import checkout
 from app.stores.services import current_store_id
 from app.users.models import User
 from tests.helpers import count_rows

@@ -1,42 +1,33 @@
-"""Counter sales: checkout, voids, refunds, and looking sales up.
+"""The checkout: ringing up a counter sale.
 
 A checkout is one transaction: the sale, its lines and tenders, the `sale`
 stock movements, the customer's running totals, the parked cart's removal
 and the Idempotency-Key's record all commit together, or nothing does.
 Stock is changed last, so its row locks are held for as short a time as
 possible.
+
+`load_sellable_products` and `price_lines` are the till's rules; a parked
+cart is checked by them too (app/sales/carts.py).
 """
 
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
-from app import idempotency
 from app.auth.approvals import verify_approval
 from app.catalog.models import Product
 from app.customers.models import Customer
-from app.domain import Conflict, Invalid, NotFound
+from app.domain import Conflict, reject_field
 from app.driver_sql import DriverStatement
 from app.extensions import db
 from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes
 from app.models import utcnow
 from app.sales import pricing
-from app.sales.models import Cart, Refund, RefundItem, Sale, SalePayment
+from app.sales.models import Cart
 from app.sales.numbering import business_date
 from app.sales.recording import record_sale
-from app.sales.schemas import BIGINT_ID_MAX, SaleOut
 from app.stores.models import Store
 from app.users.models import CASHIER
-
-_sale_out = SaleOut()
-
-
-def reject_field(message, path):
-    """Raise Invalid with the error placed at the request field it concerns."""
-    errors = [message]
-    for part in reversed(path):
-        errors = {part: errors}
-    raise Invalid(message, errors={"json": errors})
 
 
 class _ProductAndStore(NamedTuple):
@@ -135,12 +126,13 @@ def _settle(priced, payments):
         reject_field(str(error), error.field_path)
 
 
-def checkout(store_id, cashier, data):
+def checkout(store_id, cashier, data, claim=None):
     """Ring up a sale; returns the response body (the sale as the API shows it).
 
     The sale is written with plain statements (app/sales/recording.py) rather
     than the ORM's unit of work: this is the till's hot path, and the sale is
-    built whole here anyway.
+    built whole here anyway. `claim` is the request's Idempotency-Key claim
+    (app/idempotency.py), recorded with the sale.
     """
     products, store = _load_products_and_store(store_id, data["items"])
     priced = price_lines(data, products, store)
@@ -190,7 +182,7 @@ def checkout(store_id, cashier, data):
     payments = [{"method": t.method, "amount_idr": t.amount_idr, "reference": t.reference} for t in tenders]
 
     customer = _record_purchase(data["customer_id"], priced.total_idr) if data.get("customer_id") is not None else None
-    key_record = idempotency.completion_record(201)
+    key_record = None if claim is None else claim.record(201)
     sale["id"], sale["number"], item_ids = record_sale(sale, items, payments, key_record)
     for item, item_id in zip(items, item_ids):
         item["id"] = item_id
@@ -279,162 +271,3 @@ def _take_stock(store_id, sale_id, items, user_id):
     except InsufficientStock:
         db.session.rollback()
         raise
-
-
-# Reading
-
-
-def _check_sale_id(sale_id):
-    """An id past what the sales table holds is no sale: NotFound, not an out-of-range error from the database."""
-    if not 0 < sale_id <= BIGINT_ID_MAX:
-        raise NotFound(f"No sale with id {sale_id}.")
-
-
-def get_sale(store_id, sale_id):
-    _check_sale_id(sale_id)
-    sale = db.session.scalars(select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id)).first()
-    if sale is None:
-        raise NotFound(f"No sale with id {sale_id}.")
-    return sale
-
-
-def sale_body(store_id, sale_id):
-    """The sale as the API shows it (used to replay an idempotent checkout)."""
-    return _sale_out.dump(get_sale(store_id, int(sale_id)))
-
-
-def sales_query(store_id, date_from=None, date_to=None, cashier_id=None, customer_id=None, status=None,
-                method=None, number=None):
-    query = select(Sale).where(Sale.store_id == store_id).order_by(Sale.id.desc())
-    if date_from:
-        query = query.where(Sale.business_date >= date_from)
-    if date_to:
-        query = query.where(Sale.business_date <= date_to)
-    if cashier_id is not None:
-        query = query.where(Sale.cashier_id == cashier_id)
-    if customer_id is not None:
-        query = query.where(Sale.customer_id == customer_id)
-    if status:
-        query = query.where(Sale.status == status)
-    if method:
-        query = query.where(exists().where(SalePayment.sale_id == Sale.id, SalePayment.method == method))
-    if number:
-        query = query.where(Sale.number == number.strip().upper())
-    return query
-
-
-# Voids and refunds
-
-
-def _approver_for(user, approval, action):
-    return verify_approval(approval, action, requester=user).id if user.role == CASHIER else None
-
-
-def void_sale(store_id, sale_id, user, reason, approval=None):
-    """Cancel today's sale: stock comes back once, the customer's totals are undone."""
-    get_sale(store_id, sale_id)  # 404 before a PIN is checked (and counted if wrong)
-    approver_id = _approver_for(user, approval, "void a sale")
-    sale = db.session.scalars(
-        select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
-        .execution_options(populate_existing=True)
-    ).first()
-    if sale is None:
-        raise NotFound(f"No sale with id {sale_id}.")
-    if sale.status == "voided":
-        raise Conflict(f"Sale {sale.number} is already voided.")
-    if sale.status != "completed":
-        raise Conflict(f"Sale {sale.number} has refunds; refund the remaining lines instead of voiding.")
-    if sale.business_date != business_date():
-        raise Conflict(f"Only today's sales can be voided; refund sale {sale.number} instead.")
-    sale.status = "voided"
-    sale.voided_at = utcnow()
-    sale.voided_by_id = user.id
-    sale.void_approved_by_id = approver_id
-    sale.void_reason = reason
-    apply_stock_changes(
-        store_id=store_id,
-        changes=[StockChange(item.product_id, item.qty) for item in sale.items],
-        reason="void",
-        reference=f"sale:{sale.id}",
-        user_id=user.id,
-    )
-    _undo_purchase(sale.customer_id, sale.total_idr, count=True)
-    db.session.commit()
-    return sale
-
-
-def _undo_purchase(customer_id, amount_idr, count):
-    if customer_id is None:
-        return
-    values = {"total_spent_idr": Customer.total_spent_idr - amount_idr}
-    if count:
-        values["purchase_count"] = Customer.purchase_count - 1
-    db.session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
-
-
-def refund_sale(store_id, sale_id, user, data):
-    """Give back some or all units of some lines; never more than was sold."""
-    get_sale(store_id, sale_id)  # 404 before a PIN is checked (and counted if wrong)
-    approver_id = _approver_for(user, data.get("approval"), "refund a sale")
-    sale = db.session.scalars(
-        select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id).with_for_update(of=Sale)
-        .execution_options(populate_existing=True)
-    ).first()
-    if sale is None:
-        raise NotFound(f"No sale with id {sale_id}.")
-    if sale.status == "voided":
-        raise Conflict(f"Sale {sale.number} is voided; nothing to refund.")
-    items = {item.id: item for item in sale.items}
-    wanted = {}
-    for index, line in enumerate(data["items"]):
-        if line["sale_item_id"] not in items:
-            reject_field(f"Sale {sale.number} has no line {line['sale_item_id']}.", ("items", index, "sale_item_id"))
-        wanted[line["sale_item_id"]] = wanted.get(line["sale_item_id"], 0) + line["qty"]
-
-    refund = Refund(sale_id=sale.id, store_id=store_id, method=data["method"], reason=data["reason"],
-                    restocked=data["restock"], user_id=user.id, approved_by_id=approver_id, created_at=utcnow())
-    for item_id, qty in wanted.items():
-        item = items[item_id]
-        if item.refunded_qty + qty > item.qty:
-            raise Conflict(f"Line '{item.name}' sold {item.qty} and {item.refunded_qty} are already refunded; "
-                           f"{qty} more is too many.")
-        amount = pricing.refund_amount(item.total_share_idr, item.qty, item.refunded_qty, qty)
-        item.refunded_qty += qty
-        item.refunded_idr += amount
-        refund.items.append(RefundItem(sale_item_id=item.id, product_id=item.product_id, qty=qty, amount_idr=amount))
-    refund.amount_idr = sum(line.amount_idr for line in refund.items)
-    sale.refunded_idr += refund.amount_idr
-    sale.status = "refunded" if all(i.refunded_qty == i.qty for i in sale.items) else "partially_refunded"
-    db.session.add(refund)
-    db.session.flush()
-    if refund.restocked:
-        apply_stock_changes(
-            store_id=store_id,
-            changes=[StockChange(line.product_id, line.qty) for line in refund.items],
-            reason="refund",
-            reference=f"refund:{refund.id}",
-            user_id=user.id,
-        )
-    _undo_purchase(sale.customer_id, refund.amount_idr, count=False)
-    db.session.commit()
-    return refund
-
-
-def refunds_of(store_id, sale_id):
-    get_sale(store_id, sale_id)
-    return db.session.scalars(select(Refund).where(Refund.sale_id == sale_id).order_by(Refund.id)).all()
-
-
-def count_receipt_print(store_id, sale_id):
-    """Count this print; returns the sale and whether it is a reprint (a copy)."""
-    _check_sale_id(sale_id)
-    prints = db.session.scalar(
-        update(Sale)
-        .where(Sale.id == sale_id, Sale.store_id == store_id)
-        .values(receipt_prints=Sale.receipt_prints + 1)
-        .returning(Sale.receipt_prints)
-    )
-    if prints is None:
-        raise NotFound(f"No sale with id {sale_id}.")
-    db.session.commit()
-    return get_sale(store_id, sale_id), prints > 1

@@ -1,0 +1,54 @@
+"""Looking sales up: one sale, the sales list, a sale's refunds."""
+
+from sqlalchemy import exists, select
+
+from app.domain import NotFound
+from app.extensions import db
+from app.sales.models import Refund, Sale, SalePayment
+from app.sales.schemas import BIGINT_ID_MAX, SaleOut
+
+_sale_out = SaleOut()
+
+
+def check_sale_id(sale_id):
+    """An id past what the sales table holds is no sale: NotFound, not an out-of-range error from the database."""
+    if not 0 < sale_id <= BIGINT_ID_MAX:
+        raise NotFound(f"No sale with id {sale_id}.")
+
+
+def get_sale(store_id, sale_id):
+    check_sale_id(sale_id)
+    sale = db.session.scalars(select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id)).first()
+    if sale is None:
+        raise NotFound(f"No sale with id {sale_id}.")
+    return sale
+
+
+def sale_body(store_id, sale_id):
+    """The sale as the API shows it (used to replay an idempotent checkout)."""
+    return _sale_out.dump(get_sale(store_id, int(sale_id)))
+
+
+def sales_query(store_id, date_from=None, date_to=None, cashier_id=None, customer_id=None, status=None,
+                method=None, number=None):
+    query = select(Sale).where(Sale.store_id == store_id).order_by(Sale.id.desc())
+    if date_from:
+        query = query.where(Sale.business_date >= date_from)
+    if date_to:
+        query = query.where(Sale.business_date <= date_to)
+    if cashier_id is not None:
+        query = query.where(Sale.cashier_id == cashier_id)
+    if customer_id is not None:
+        query = query.where(Sale.customer_id == customer_id)
+    if status:
+        query = query.where(Sale.status == status)
+    if method:
+        query = query.where(exists().where(SalePayment.sale_id == Sale.id, SalePayment.method == method))
+    if number:
+        query = query.where(Sale.number == number.strip().upper())
+    return query
+
+
+def refunds_of(store_id, sale_id):
+    get_sale(store_id, sale_id)
+    return db.session.scalars(select(Refund).where(Refund.sale_id == sale_id).order_by(Refund.id)).all()
