@@ -29,6 +29,7 @@ from functools import wraps
 from typing import NamedTuple
 
 from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
 from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -218,19 +219,15 @@ def idempotent(name, replay, scope_by_user=True):
                                           "claim: pass `claim` to its service and complete it before the commit.")
             return result
 
-        guarded._apidoc = getattr(view, "_apidoc", {})
-        manual = guarded._apidoc.setdefault("manual_doc", {})
-        manual.setdefault("parameters", []).append(
-            {
-                "in": "header",
-                "name": HEADER,
-                "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Retry-safe: the same key and body return the first result; another body is 422; "
-                "a concurrent duplicate is 409. Keys are kept 24 hours.",
-            }
-        )
-        return guarded
+        header = {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "Retry-safe: the same key and body return the first result; another body is 422; "
+            "a concurrent duplicate is 409. Keys are kept 24 hours.",
+        }
+        return Blueprint.doc(parameters=[header])(guarded)
 
     return decorator
 
