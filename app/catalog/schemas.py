@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.auth.policy import MANAGERS
-from app.fields import Quantity, Rupiah, Trimmed
+from app.fields import PatchSchema, Quantity, Rupiah, Trimmed
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="1 to 64 letters, digits, '.', '_', '/' or '-'.")
 BARCODE = validate.Regexp(r"^[A-Za-z0-9-]{1,64}$", error="1 to 64 letters, digits or '-'.")
@@ -16,7 +16,7 @@ class CategoryIn(Schema):
     sort_order = Quantity(maximum=10_000)
 
 
-class CategoryUpdate(CategoryIn):
+class CategoryUpdate(CategoryIn, PatchSchema):
     name = Trimmed(validate=validate.Length(max=80))
 
 
@@ -60,7 +60,7 @@ class ProductIn(ProductFields):
     )
 
 
-class ProductUpdate(ProductFields):
+class ProductUpdate(ProductFields, PatchSchema):
     pass
 
 

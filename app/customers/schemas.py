@@ -4,7 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from app.fields import Trimmed
+from app.fields import PatchSchema, Trimmed
 
 # What people type around a phone number's digits: spaces, dashes, dots, brackets.
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().-]+$")
@@ -108,7 +108,7 @@ class CustomerIn(CustomerFields):
     name = Trimmed(required=True, validate=validate.Length(max=120))
 
 
-class CustomerUpdate(CustomerFields):
+class CustomerUpdate(CustomerFields, PatchSchema):
     pass
 
 
@@ -132,8 +132,12 @@ class CustomerQuery(Schema):
     )
 
 
+# Where a purchase was made: a till's sale or an online order (see services.PURCHASE_SOURCES).
+PURCHASE_CHANNELS = ("pos", "online")
+
+
 class PurchaseOut(Schema):
-    channel = fields.Str(metadata={"enum": ["pos"], "description": "Where it was bought; online orders will join as `online`."})
+    channel = fields.Str(metadata={"enum": list(PURCHASE_CHANNELS), "description": "Where it was bought: the till or online."})
     sale_id = fields.Int(allow_none=True, metadata={"description": "The POS sale (GET /api/sales/{id}); null for other channels."})
     order_id = fields.Str(allow_none=True, metadata={"description": "The online order; null for POS sales."})
     number = fields.Str()

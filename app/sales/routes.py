@@ -48,7 +48,7 @@ class Sales(MethodView):
         return services.sales_query(current_store_id(), **filters)
 
 
-@blp.route("/<int:sale_id>")
+@blp.route("/<bigid:sale_id>")
 class SaleById(MethodView):
     @allow(*STAFF)
     @blp.response(200, SaleOut)
@@ -57,7 +57,7 @@ class SaleById(MethodView):
         return services.get_sale(current_store_id(), sale_id)
 
 
-@blp.route("/<int:sale_id>/void")
+@blp.route("/<bigid:sale_id>/void")
 class SaleVoid(MethodView):
     @allow(*STAFF)
     @blp.arguments(VoidIn)
@@ -69,7 +69,7 @@ class SaleVoid(MethodView):
         return services.void_sale(current_store_id(), sale_id, current_user, body["reason"], body.get("approval"))
 
 
-@blp.route("/<int:sale_id>/refunds")
+@blp.route("/<bigid:sale_id>/refunds")
 class SaleRefunds(MethodView):
     @allow(*STAFF)
     @blp.arguments(RefundIn)

@@ -2,31 +2,17 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import MAX_IDR, Rupiah, Trimmed
+from app.fields import BIGINT_ID_MAX, INT_ID_MAX, MAX_IDR, Percent, Rupiah, Trimmed
 from app.sales.models import SALE_STATUSES, TENDERS
-
-# The largest ids the key columns hold. A larger number names no row; checked
-# here it is a 422 instead of an out-of-range error from the database.
-INT_ID_MAX = 2**31 - 1  # products, customers, users, carts
-BIGINT_ID_MAX = 2**63 - 1  # sales and their lines
 
 
 def IntId(**kwargs):  # noqa: N802
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=INT_ID_MAX), **kwargs)
 
 
-def _two_places(value):
-    if value.as_tuple().exponent < -2:
-        raise ValidationError("At most two decimal places.")
-
-
-def DiscountPercent(**kwargs):  # noqa: N802
-    return fields.Decimal(validate=[validate.Range(min=0, max=100), _two_places], **kwargs)
-
-
 class DiscountMixin(Schema):
     discount_idr = Rupiah(metadata={"description": "Discount as an amount."})
-    discount_percent = DiscountPercent(metadata={"description": "Discount as a percent (two decimals at most)."})
+    discount_percent = Percent(metadata={"description": "Discount as a percent (two decimals at most)."})
 
     @validates_schema
     def _one_kind_of_discount(self, data, **kwargs):

@@ -4,6 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from app.fields import PatchSchema
 from app.users.models import ROLES
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -43,7 +44,7 @@ class UserCreate(Schema):
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
-class UserUpdate(Schema):
+class UserUpdate(PatchSchema):
     full_name = fields.Str(validate=validate.Length(min=1, max=120))
     role = fields.Str(validate=validate.OneOf(ROLES))
     is_active = fields.Bool()
