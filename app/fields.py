@@ -13,12 +13,24 @@ class Trimmed(fields.String):
     def __init__(self, *args, allow_blank=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.allow_blank = allow_blank
+        if not allow_blank and not any(isinstance(rule, validate.Regexp) for rule in self.validators):
+            # What the document says of "not blank": something besides white space.
+            self.metadata = {"pattern": r"\S", **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text and not self.allow_blank:
             raise ValidationError("Must not be blank.")
         return text
+
+
+class Flag(fields.Boolean):
+    """A JSON true or false; 1, "yes" and "true" are refused, as the document's `type: boolean` says."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def Rupiah(**kwargs):  # noqa: N802 - reads like a field class at the call site

@@ -7,7 +7,8 @@
 - `operationId`: one rule for every operation, from the view's class and the
   method (`listProducts`, `createSale`, `getCustomer`, `updateProduct`), and
   a readable name for the actions the rule cannot name (`login`, `voidSale`).
-- PATCH bodies (`PatchSchema`) declare `minProperties: 1`, as they refuse `{}`.
+- PATCH bodies (`PatchSchema`) declare `minProperties: 1`, as they refuse `{}`; a
+  schema's `openapi_extra` (a dict) adds the rules between fields it checks itself.
 - Examples of the main request bodies, with the data of a small café.
 """
 
@@ -77,14 +78,14 @@ def _returns_a_list(operation):
     return any(media.get("schema", {}).get("type") == "array" for media in content.values())
 
 
-_CAFE_ORDER = [{"product_id": 12, "qty": 2}, {"product_id": 31, "qty": 1}]
+_CAFE_ORDER = [{"product_id": 1, "qty": 2}, {"product_id": 2, "qty": 1}]
 
 # Request examples keyed by operationId: what the main calls look like at a small café.
 REQUEST_EXAMPLES = {
     "login": {"username": "kasir.sari", "password": "kopi-susu-gula-aren"},
     "createSale": {
-        "items": [{"product_id": 12, "qty": 2}, {"product_id": 31, "qty": 1, "discount_idr": 2_000}],
-        "customer_id": 7,
+        "items": [{"product_id": 1, "qty": 2}, {"product_id": 2, "qty": 1, "discount_idr": 2_000}],
+        "customer_id": 1,
         "payments": [{"method": "cash", "amount_idr": 100_000}],
         "note": "Es kopi susu kurang manis",
     },
@@ -94,7 +95,7 @@ REQUEST_EXAMPLES = {
         "note": "Ambil jam 12.30",
     },
     "createProduct": {
-        "sku": "KOPI-SUSU-GA", "barcode": "8991234567890", "name": "Es Kopi Susu Gula Aren", "category_id": 3,
+        "sku": "KOPI-SUSU-GA", "barcode": "8991234567890", "name": "Es Kopi Susu Gula Aren", "category_id": 1,
         "price_idr": 28_000, "cost_idr": 9_500, "low_stock_threshold": 10, "initial_stock": 40,
     },
     "createStockAdjustment": {"delta": 24, "reason": "purchase", "note": "Kiriman susu UHT dari supplier"},
@@ -108,9 +109,12 @@ class PosSpecPlugin(BasePlugin):
     def schema_helper(self, name, definition, **kwargs):
         schema = kwargs.get("schema")
         schema_class = schema if isinstance(schema, type) else type(schema)
-        if isinstance(schema_class, type) and issubclass(schema_class, PatchSchema):
-            return {"minProperties": 1}
-        return None
+        if not isinstance(schema_class, type):
+            return None
+        extra = dict(getattr(schema_class, "openapi_extra", {}))
+        if issubclass(schema_class, PatchSchema):
+            extra["minProperties"] = 1
+        return extra
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         rule = kwargs.get("rule")

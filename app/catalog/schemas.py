@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.auth.policy import MANAGERS
-from app.fields import PatchSchema, Quantity, Rupiah, Trimmed
+from app.fields import Flag, PatchSchema, Quantity, Rupiah, Trimmed
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="1 to 64 letters, digits, '.', '_', '/' or '-'.")
 BARCODE = validate.Regexp(r"^[A-Za-z0-9-]{1,64}$", error="1 to 64 letters, digits or '-'.")
@@ -42,7 +42,7 @@ class ProductFields(Schema):
     price_idr = Rupiah()
     cost_idr = Rupiah(allow_none=True)
     low_stock_threshold = Quantity()
-    is_active = fields.Boolean()
+    is_active = Flag()
 
     @pre_load
     def _stock_is_not_edited_here(self, data, **kwargs):

@@ -74,6 +74,11 @@ def _blank_is_none(value):
 class Phone(fields.String):
     """A phone number, normalized; null or blank means none."""
 
+    def __init__(self, **kwargs):
+        # The characters; how many digits, and which country, are told in the error.
+        metadata = {"pattern": r"^\s*(\+?[0-9 ().-]+)?\s*$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def deserialize(self, value, *args, **kwargs):
         return super().deserialize(_blank_is_none(value), *args, **kwargs)
 
@@ -84,14 +89,20 @@ class Phone(fields.String):
             raise ValidationError(str(error)) from error
 
 
-class Email(fields.Email):
-    """An e-mail address without surrounding spaces; null or blank means none."""
+class Email(fields.String):
+    """An e-mail address without surrounding spaces; null or blank means none (as the document says)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"anyOf": [{"format": "email"}, {"pattern": r"^\s*$"}], **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def deserialize(self, value, *args, **kwargs):
         return super().deserialize(_blank_is_none(value), *args, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data, **kwargs)
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        validate.Email(error="Not a valid email address.")(text)
+        return text
 
 
 class CustomerFields(Schema):

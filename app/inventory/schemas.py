@@ -31,7 +31,7 @@ class AdjustmentIn(Schema):
         required=True,
         strict=True,
         validate=validate.Range(min=-1_000_000, max=1_000_000),
-        metadata={"description": "Units added (positive) or removed (negative); not zero."},
+        metadata={"description": "Units added (positive) or removed (negative); not zero.", "not": {"enum": [0]}},
     )
     reason = fields.Str(
         load_default="adjustment",

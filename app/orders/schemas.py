@@ -1,10 +1,10 @@
 """What the online ordering API reads and writes."""
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.customers.schemas import Email, Phone
-from app.fields import Trimmed
+from app.fields import Flag, Trimmed
 from app.orders.models import ORDER_STATUSES, PAYMENT_STATUSES
 from app.payments.schemas import PaymentEventOut, StaffPaymentAttemptOut, WebhookLogOut
 
@@ -33,11 +33,11 @@ class OrderIn(Schema):
     items = fields.List(fields.Nested(OrderItemIn), required=True, validate=validate.Length(min=1, max=MAX_ORDER_LINES))
     note = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=500))
 
-    @validates("items")
-    def _one_line_per_product(self, items, **kwargs):
-        ids = [item["product_id"] for item in items]
+    @validates_schema  # only once every line is valid: its errors and this one would mix int and str keys
+    def _one_line_per_product(self, data, **kwargs):
+        ids = [item["product_id"] for item in data["items"]]
         if len(ids) != len(set(ids)):
-            raise ValidationError("List each product once, with its quantity.")
+            raise ValidationError("List each product once, with its quantity.", "items")
 
 
 class OrderItemOut(Schema):
@@ -108,7 +108,7 @@ class OrderUpdate(Schema):
         metadata={"description": "The next fulfilment step, or cancelled (a paid order is refunded)."},
     )
     reason = Trimmed(validate=validate.Length(max=255), metadata={"description": "Why, when cancelling."})
-    refund_manually = fields.Bool(
+    refund_manually = Flag(
         load_default=False,
         metadata={"description": "Cancelling a paid order whose method Midtrans cannot refund (bank transfer): "
                   "you refunded the customer yourself."},

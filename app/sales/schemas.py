@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import BIGINT_ID_MAX, INT_ID_MAX, MAX_IDR, Percent, Rupiah, Trimmed
+from app.fields import BIGINT_ID_MAX, INT_ID_MAX, MAX_IDR, Flag, Percent, Rupiah, Trimmed
 from app.sales.models import SALE_STATUSES, TENDERS
 
 
@@ -11,6 +11,7 @@ def IntId(**kwargs):  # noqa: N802
 
 
 class DiscountMixin(Schema):
+    openapi_extra = {"not": {"required": ["discount_idr", "discount_percent"]}}  # see _one_kind_of_discount
     discount_idr = Rupiah(metadata={"description": "Discount as an amount."})
     discount_percent = Percent(metadata={"description": "Discount as a percent (two decimals at most)."})
 
@@ -134,7 +135,7 @@ class RefundIn(Schema):
     items = fields.List(fields.Nested(RefundLineIn), required=True, validate=validate.Length(min=1, max=200))
     reason = Trimmed(required=True, validate=validate.Length(max=255))
     method = fields.Str(load_default="cash", validate=validate.OneOf(TENDERS), metadata={"description": "How the money goes back."})
-    restock = fields.Boolean(load_default=True, metadata={"description": "Return the units to stock (false for damaged goods)."})
+    restock = Flag(load_default=True, metadata={"description": "Return the units to stock (false for damaged goods)."})
     approval = fields.Nested(ApprovalIn)
 
 

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, post_dump, post_load, validate
 
-from app.fields import PatchSchema, Percent, Trimmed
+from app.fields import Flag, PatchSchema, Percent, Trimmed
 from app.sales.pricing import percent_to_bp
 
 _PERCENT_FIELDS = {
@@ -45,7 +45,7 @@ class StoreUpdate(PatchSchema):
     receipt_footer = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=255))
     tax_name = Trimmed(validate=validate.Length(max=16))
     tax_rate_percent = Percent()
-    tax_inclusive = fields.Bool()
+    tax_inclusive = Flag()
     service_charge_percent = Percent()
     cashier_discount_limit_percent = Percent()
 

@@ -4,7 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from app.fields import PatchSchema
+from app.fields import Flag, PatchSchema
 from app.users.models import ROLES
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -16,6 +16,14 @@ PASSWORD_LENGTH = validate.Length(min=8, max=128)
 def validate_username(value):
     if not USERNAME_PATTERN.match(value.strip().lower()):
         raise ValidationError("2 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.")
+
+
+NOT_BLANK = {"pattern": r"\S"}
+
+
+def _not_blank(value):
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
 
 
 class UserOut(Schema):
@@ -38,16 +46,17 @@ class UserSummary(Schema):
 
 
 class UserCreate(Schema):
-    username = fields.Str(required=True, validate=validate_username)
-    full_name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    username = fields.Str(required=True, validate=validate_username,
+                          metadata={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{1,63}\s*$"})
+    full_name = fields.Str(required=True, validate=[validate.Length(min=1, max=120), _not_blank], metadata=NOT_BLANK)
     role = fields.Str(required=True, validate=validate.OneOf(ROLES))
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
 class UserUpdate(PatchSchema):
-    full_name = fields.Str(validate=validate.Length(min=1, max=120))
+    full_name = fields.Str(validate=validate.Length(min=1, max=120), metadata=NOT_BLANK)
     role = fields.Str(validate=validate.OneOf(ROLES))
-    is_active = fields.Bool()
+    is_active = Flag()
 
     @validates("full_name")
     def _not_blank(self, value, **kwargs):

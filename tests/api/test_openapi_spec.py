@@ -231,3 +231,98 @@ def _rows():
         "users": [(u.full_name, u.role, u.is_active) for u in db.session.scalars(select(User))],
         "store": (store.name, store.tax_rate_bp, store.updated_at),
     }
+
+
+# --- what schemathesis found: the document and the validation disagreed -----------------------
+
+
+def test_booleans_in_bodies_are_json_booleans(app, client, admin, make_user):
+    """`is_active: 0` was read as false and deactivated the user; the document says boolean."""
+    user = make_user("cashier")
+
+    response = client.patch(f"/api/users/{user['id']}", json={"is_active": 0}, headers=admin)
+
+    body = assert_error(response, 422)
+    assert "is_active" in body["errors"]["json"]
+    with app.app_context():
+        assert db.session.get(User, user["id"]).is_active is True
+
+
+def test_a_blank_full_name_is_refused_when_creating_a_user(app, client, admin):
+    response = client.post("/api/users", json={"username": "sari", "full_name": "   ", "role": "cashier",
+                                               "password": "kopi-susu-gula-aren"}, headers=admin)
+
+    body = assert_error(response, 422)
+    assert body["errors"]["json"]["full_name"] == ["Must not be blank."]
+    with app.app_context():
+        assert db.session.scalars(select(User).where(User.username == "sari")).first() is None
+
+
+def test_the_document_states_the_rules_it_used_to_leave_out(spec):
+    schemas = spec["components"]["schemas"]
+    # Names that must not be blank say so (they refuse "" and "   ").
+    assert schemas["CategoryIn"]["properties"]["name"]["pattern"] == r"\S"
+    assert schemas["UserCreate"]["properties"]["full_name"]["pattern"] == r"\S"
+    assert "pattern" in schemas["UserCreate"]["properties"]["username"]
+    # A discount is an amount or a percent, not both.
+    assert schemas["CheckoutIn"]["not"] == {"required": ["discount_idr", "discount_percent"]}
+    assert schemas["CheckoutItemIn"]["not"] == {"required": ["discount_idr", "discount_percent"]}
+    # The Midtrans notification has a body, though it is read raw.
+    body = spec["paths"]["/api/webhooks/midtrans"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"]["required"] == [
+        "order_id", "status_code", "gross_amount", "signature_key"]
+
+
+def test_a_notification_signed_with_non_ascii_text_is_refused_not_a_500(app, client):
+    from app.payments.models import WebhookLog
+
+    response = client.post("/api/webhooks/midtrans", json={
+        "order_id": "x-1", "status_code": "200", "gross_amount": "10000.00", "signature_key": "é" * 128})
+
+    assert_error(response, 403)
+    with app.app_context():
+        logs = db.session.scalars(select(WebhookLog)).all()
+        assert [(log.signature_valid, log.processing_status) for log in logs] == [(False, "rejected")]
+
+
+def test_an_email_is_checked_and_blank_means_none(app, client, admin):
+    bad = client.post("/api/customers", json={"name": "Rina", "email": "rina@"}, headers=admin)
+    blank = client.post("/api/customers", json={"name": "Sari", "email": "  "}, headers=admin)
+
+    assert assert_error(bad, 422)["errors"]["json"]["email"] == ["Not a valid email address."]
+    assert blank.status_code == 201 and blank.get_json()["email"] is None
+    with app.app_context():
+        assert [c.name for c in db.session.scalars(select(Customer))] == ["Sari"]
+
+
+def test_an_order_line_without_a_product_is_a_422_not_a_500(app, client):
+    from app.orders.models import Order
+
+    response = client.post("/api/orders", json={"customer": {"name": "Budi", "phone": "0812-3456-7890"},
+                                                "items": [{"qty": 1}]})
+
+    body = assert_error(response, 422)
+    assert body["errors"]["json"]["items"]["0"]["product_id"] == ["Missing data for required field."]
+    with app.app_context():
+        assert db.session.scalars(select(Order)).all() == []
+
+
+def test_a_stock_adjustment_of_zero_is_refused_by_the_document_too(spec):
+    delta = spec["components"]["schemas"]["AdjustmentIn"]["properties"]["delta"]
+    assert delta["not"] == {"enum": [0]}
+
+
+def test_a_repeated_product_next_to_a_bad_line_is_a_422_not_a_500(app, client, admin):
+    from app.orders.models import Order
+
+    product = make_product(client, admin)
+    line = {"product_id": product["id"], "qty": 1}
+
+    response = client.post("/api/orders", json={"customer": {"name": "Budi", "phone": "0812-3456-7890"},
+                                                "items": [line, 0, line]})
+
+    body = assert_error(response, 422)
+    assert body["errors"]["json"]["items"] == {"1": {"_schema": ["Invalid input type."]}}
+    with app.app_context():
+        assert db.session.scalars(select(Order)).all() == []
