@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.auth.policy import MANAGERS
-from app.fields import Flag, PatchSchema, Quantity, Rupiah, Trimmed
+from app.fields import INT_ID_MAX, Flag, PatchSchema, Quantity, Rupiah, Trimmed
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="1 to 64 letters, digits, '.', '_', '/' or '-'.")
 BARCODE = validate.Regexp(r"^[A-Za-z0-9-]{1,64}$", error="1 to 64 letters, digits or '-'.")
@@ -38,7 +38,7 @@ class ProductFields(Schema):
     barcode = Trimmed(allow_none=True, validate=BARCODE)
     name = Trimmed(validate=validate.Length(max=200))
     description = Trimmed(allow_none=True, allow_blank=True, validate=validate.Length(max=2000))
-    category_id = fields.Integer(strict=True, allow_none=True)
+    category_id = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=INT_ID_MAX))
     price_idr = Rupiah()
     cost_idr = Rupiah(allow_none=True)
     low_stock_threshold = Quantity()

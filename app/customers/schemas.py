@@ -76,7 +76,9 @@ class Phone(fields.String):
 
     def __init__(self, **kwargs):
         # The characters; how many digits, and which country, are told in the error.
-        metadata = {"pattern": r"^\s*(\+?[0-9 ().-]+)?\s*$", **kwargs.pop("metadata", {})}
+        digits = r"\+?[0-9 ().-]*[0-9][0-9 ().-]*"
+        pattern = rf"^\s*({digits})?\s*$" if kwargs.get("allow_none") else rf"^\s*{digits}\s*$"
+        metadata = {"pattern": pattern, **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def deserialize(self, value, *args, **kwargs):

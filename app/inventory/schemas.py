@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from app.fields import Quantity, Trimmed
+from app.fields import INT_ID_MAX, Quantity, Trimmed
 from app.inventory.models import MANUAL_REASONS, REASONS
 
 MAX_STOCK_TAKE_LINES = 20_000
@@ -51,7 +51,7 @@ class MovementQuery(Schema):
 
 
 class CountLine(Schema):
-    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=INT_ID_MAX))
     counted = Quantity(required=True)
 
 

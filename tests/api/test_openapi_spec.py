@@ -326,3 +326,28 @@ def test_a_repeated_product_next_to_a_bad_line_is_a_422_not_a_500(app, client, a
     assert body["errors"]["json"]["items"] == {"1": {"_schema": ["Invalid input type."]}}
     with app.app_context():
         assert db.session.scalars(select(Order)).all() == []
+
+
+def test_reports_on_the_first_day_of_the_calendar_answer_not_500(client, admin):
+    for path in ("/api/reports/sales", "/api/reports/best-sellers"):
+        response = client.get(f"{path}?date_from=0001-01-01&date_to=0001-01-01", headers=admin)
+        assert response.status_code == 200, (path, response.get_json())
+
+
+def test_a_page_beyond_any_offset_is_empty_not_out_of_range(client, admin):
+    response = client.get(f"/api/stock-takes?page={10**23}&page_size=100", headers=admin)
+
+    assert response.status_code == 200 and response.get_json() == []
+
+
+def test_ids_in_bodies_are_bounded_by_their_column(app, client, admin, spec):
+    response = client.post("/api/products", json={"sku": "K-1", "name": "Kopi", "price_idr": 1, "category_id": -53},
+                           headers=admin)
+
+    assert "category_id" in assert_error(response, 422)["errors"]["json"]
+    with app.app_context():
+        assert db.session.scalars(select(Product)).all() == []
+    category_id = spec["components"]["schemas"]["ProductIn"]["properties"]["category_id"]
+    assert (category_id["minimum"], category_id["maximum"]) == (1, 2**31 - 1)
+    key = next(p for p in spec["paths"]["/api/sales"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["schema"]["pattern"] == "^[ -~]+$"
