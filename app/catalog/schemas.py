@@ -92,7 +92,7 @@ class ProductOut(Schema):
 
 class ProductQuery(Schema):
     q = fields.Str(validate=validate.Length(max=100), metadata={"description": "Part of the name, SKU or barcode."})
-    category_id = fields.Int()
+    category_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
     is_active = fields.Bool()
     low_stock = fields.Bool(metadata={"description": "Only products at or under their low-stock threshold."})
 

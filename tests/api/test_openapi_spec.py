@@ -351,3 +351,12 @@ def test_ids_in_bodies_are_bounded_by_their_column(app, client, admin, spec):
     assert (category_id["minimum"], category_id["maximum"]) == (1, 2**31 - 1)
     key = next(p for p in spec["paths"]["/api/sales"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
     assert key["schema"]["pattern"] == "^[ -~]+$"
+
+
+@pytest.mark.parametrize("path", ["/api/products", "/api/reports/best-sellers?date_from=2026-01-01&date_to=2026-01-31"])
+def test_a_category_filter_beyond_its_column_is_a_clear_422(client, admin, path):
+    separator = "&" if "?" in path else "?"
+
+    response = client.get(f"{path}{separator}category_id=-3224421062020341694464", headers=admin)
+
+    assert "category_id" in assert_error(response, 422)["errors"]["query"]
