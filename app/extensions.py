@@ -10,9 +10,12 @@ from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app.openapi import URL_CONVERTERS, PosSpecPlugin, id_parameter_schema
 
 # Named constraints keep Alembic migrations reviewable and let SQLite's batch
 # mode recreate tables without losing them.
@@ -39,7 +42,31 @@ def client_address():
 
 
 class PosApi(Api):
-    """flask-smorest's Api, with a message a person can act on in every error."""
+    """flask-smorest's Api, with a message a person can act on in every error, and an exact document.
+
+    Path ids use the `id` and `bigid` converters, and the document is
+    completed by `app.openapi.PosSpecPlugin` (operationIds, examples).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for converter in URL_CONVERTERS.values():
+            self.register_converter(converter, id_parameter_schema)
+
+    def init_app(self, app, *, spec_kwargs=None):
+        app.url_map.converters.update(URL_CONVERTERS)
+        spec_kwargs = {"extra_plugins": [PosSpecPlugin()], **(spec_kwargs or {})}
+        super().init_app(app, spec_kwargs=spec_kwargs)
+
+    def _register_pagination_header(self):
+        # The header carries a JSON object: declared as JSON content, not as a
+        # `schema`, which would mean OpenAPI's comma-separated "simple" style.
+        self.spec.components.header(
+            "PAGINATION",
+            {"description": "Pagination metadata, a JSON object.",
+             "content": {"application/json": {"schema": PaginationMetadataSchema}}},
+            lazy=True,
+        )
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)

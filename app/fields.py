@@ -2,7 +2,7 @@
 
 import re
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 # Largest rupiah amount accepted anywhere: far above any shop's sale, far
 # below where a BIGINT or a JavaScript number loses precision.
@@ -62,12 +62,24 @@ class Trimmed(Text):
     def __init__(self, *args, allow_blank=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.allow_blank = allow_blank
+        if not allow_blank and not any(isinstance(rule, validate.Regexp) for rule in self.validators):
+            # What the document says of "not blank": something besides white space.
+            self.metadata = {"pattern": r"\S", **self.metadata}
 
     def _tidy(self, text):
         text = text.strip()
         if not text and not self.allow_blank:
             raise ValidationError("Must not be blank.")
         return text
+
+
+class Flag(fields.Boolean):
+    """A JSON true or false; 1, "yes" and "true" are refused, as the document's `type: boolean` says."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def Rupiah(**kwargs):  # noqa: N802 - reads like a field class at the call site
@@ -77,3 +89,44 @@ def Rupiah(**kwargs):  # noqa: N802 - reads like a field class at the call site
 
 def Quantity(minimum=0, maximum=1_000_000, **kwargs):  # noqa: N802
     return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+# The largest ids the key columns hold (PostgreSQL INTEGER and BIGINT). A larger
+# number names no row: in a body it is a 422, in a path a 404 (app/openapi.py).
+INT_ID_MAX = 2**31 - 1
+BIGINT_ID_MAX = 2**63 - 1
+
+
+class Percent(fields.Decimal):
+    """A percent from 0 to 100 with at most two decimal places (basis points in the database).
+
+    Read from and written as a JSON number, never a string, as the OpenAPI
+    document says (`type: number`, `multipleOf: 0.01`); the value is read
+    through its decimal text, so 12.5 is exactly 12.5.
+    """
+
+    def __init__(self, **kwargs):
+        metadata = {"multipleOf": 0.01, **kwargs.pop("metadata", {})}
+        super().__init__(validate=[validate.Range(min=0, max=100), _two_places], metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        # Also how apispec writes the Range bounds into the document: as numbers.
+        return None if value is None else float(value)
+
+
+def _two_places(value):
+    if value.as_tuple().exponent < -2:
+        raise ValidationError("At most two decimal places.")
+
+
+class PatchSchema(Schema):
+    """The body of a PATCH: every field optional, but at least one given (`minProperties: 1`)."""
+
+    @validates_schema(pass_original=True)
+    def _something_to_change(self, data, original, **kwargs):
+        if isinstance(original, dict) and not original:
+            raise ValidationError("Nothing to change: send at least one field.", "_schema")

@@ -223,7 +223,7 @@ def idempotent(name, replay, scope_by_user=True):
             "in": "header",
             "name": HEADER,
             "required": False,
-            "schema": {"type": "string", "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},  # printable ASCII
             "description": "Retry-safe: the same key and body return the first result; another body is 422; "
             "a concurrent duplicate is 409. Keys are kept 24 hours.",
         }

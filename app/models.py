@@ -26,7 +26,10 @@ class UTCDateTime(TypeDecorator):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; use an aware UTC datetime")
-            value = value.astimezone(timezone.utc)
+            try:
+                value = value.astimezone(timezone.utc)
+            except OverflowError:  # a day at the calendar's edge (0001-01-01 in Jakarta): clamp to it
+                value = (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=timezone.utc)
         return value
 
     def process_result_value(self, value, dialect):

@@ -6,11 +6,17 @@ from sqlalchemy import func, select
 from app.extensions import db
 
 
+# The largest OFFSET the database takes (BIGINT); a page starting beyond it is empty.
+MAX_OFFSET = 2**63 - 1
+
+
 class SelectPage(Page):
     """The view returns a `select()`; this counts it and fetches one page of it."""
 
     @property
     def items(self):
+        if self.page_params.first_item > MAX_OFFSET:
+            return []
         statement = self.collection.limit(self.page_params.page_size).offset(self.page_params.first_item)
         return db.session.scalars(statement).all()
 
@@ -25,5 +31,7 @@ class RowPage(SelectPage):
 
     @property
     def items(self):
+        if self.page_params.first_item > MAX_OFFSET:
+            return []
         statement = self.collection.limit(self.page_params.page_size).offset(self.page_params.first_item)
         return db.session.execute(statement).mappings().all()

@@ -45,7 +45,7 @@ class Categories(MethodView):
         return services.create_category(data)
 
 
-@categories.route("/<int:category_id>")
+@categories.route("/<id:category_id>")
 class CategoryById(MethodView):
     @allow(*STAFF)
     @categories.response(200, CategoryOut)
@@ -106,7 +106,7 @@ class ProductByBarcode(MethodView):
         return services.find_by_code(current_store_id(), code)
 
 
-@products.route("/<int:product_id>")
+@products.route("/<id:product_id>")
 class ProductById(MethodView):
     @allow(*STAFF)
     @products.response(200, ProductOut)
@@ -151,7 +151,7 @@ class ProductImports(MethodView):
         return imports.start_import(current_store_id(), current_user.id, upload["file"])
 
 
-@products.route("/imports/<int:import_id>")
+@products.route("/imports/<id:import_id>")
 class ProductImportById(MethodView):
     @allow(*MANAGERS)
     @products.response(200, ImportOut)

@@ -4,7 +4,7 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.auth.policy import MANAGERS
-from app.fields import Quantity, Rupiah, Text, Trimmed
+from app.fields import INT_ID_MAX, Flag, PatchSchema, Quantity, Rupiah, Text, Trimmed
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="1 to 64 letters, digits, '.', '_', '/' or '-'.")
 BARCODE = validate.Regexp(r"^[A-Za-z0-9-]{1,64}$", error="1 to 64 letters, digits or '-'.")
@@ -16,7 +16,7 @@ class CategoryIn(Schema):
     sort_order = Quantity(maximum=10_000)
 
 
-class CategoryUpdate(CategoryIn):
+class CategoryUpdate(CategoryIn, PatchSchema):
     name = Trimmed(validate=validate.Length(max=80))
 
 
@@ -38,11 +38,11 @@ class ProductFields(Schema):
     barcode = Trimmed(allow_none=True, validate=BARCODE)
     name = Trimmed(validate=validate.Length(max=200))
     description = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=2000))
-    category_id = fields.Integer(strict=True, allow_none=True)
+    category_id = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=INT_ID_MAX))
     price_idr = Rupiah()
     cost_idr = Rupiah(allow_none=True)
     low_stock_threshold = Quantity()
-    is_active = fields.Boolean()
+    is_active = Flag()
 
     @pre_load
     def _stock_is_not_edited_here(self, data, **kwargs):
@@ -60,7 +60,7 @@ class ProductIn(ProductFields):
     )
 
 
-class ProductUpdate(ProductFields):
+class ProductUpdate(ProductFields, PatchSchema):
     pass
 
 
@@ -92,7 +92,7 @@ class ProductOut(Schema):
 
 class ProductQuery(Schema):
     q = Text(validate=validate.Length(max=100), metadata={"description": "Part of the name, SKU or barcode."})
-    category_id = fields.Int()
+    category_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
     is_active = fields.Bool()
     low_stock = fields.Bool(metadata={"description": "Only products at or under their low-stock threshold."})
 

@@ -30,7 +30,7 @@ class Customers(MethodView):
         return services.create_customer(data)
 
 
-@blp.route("/<int:customer_id>")
+@blp.route("/<id:customer_id>")
 class CustomerById(MethodView):
     @allow(*STAFF)
     @blp.response(200, CustomerOut)
@@ -54,11 +54,11 @@ class CustomerById(MethodView):
         services.delete_customer(customer_id)
 
 
-@blp.route("/<int:customer_id>/purchases")
+@blp.route("/<id:customer_id>/purchases")
 class CustomerPurchases(MethodView):
     @allow(*STAFF)
     @blp.response(200, PurchaseOut(many=True))
     @blp.paginate(RowPage)
     def get(self, customer_id):
-        """The customer's purchases, newest first (POS sales for now; online orders will join)"""
+        """The customer's purchases at the till and online, newest first"""
         return services.purchases_query(customer_id)

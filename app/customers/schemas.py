@@ -4,7 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from app.fields import Text, Trimmed
+from app.fields import PatchSchema, Text, Trimmed
 
 # What people type around a phone number's digits: spaces, dashes, dots, brackets.
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().-]+$")
@@ -74,6 +74,13 @@ def _blank_is_none(value):
 class Phone(Text):
     """A phone number, normalized; null or blank means none."""
 
+    def __init__(self, **kwargs):
+        # The characters; how many digits, and which country, are told in the error.
+        digits = r"\+?[0-9 ().-]*[0-9][0-9 ().-]*"
+        pattern = rf"^\s*({digits})?\s*$" if kwargs.get("allow_none") else rf"^\s*{digits}\s*$"
+        metadata = {"pattern": pattern, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def deserialize(self, value, *args, **kwargs):
         return super().deserialize(_blank_is_none(value), *args, **kwargs)
 
@@ -84,14 +91,20 @@ class Phone(Text):
             raise ValidationError(str(error)) from error
 
 
-class Email(fields.Email):
-    """An e-mail address without surrounding spaces; null or blank means none."""
+class Email(fields.String):
+    """An e-mail address without surrounding spaces; null or blank means none (as the document says)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"anyOf": [{"format": "email"}, {"pattern": r"^\s*$"}], **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def deserialize(self, value, *args, **kwargs):
         return super().deserialize(_blank_is_none(value), *args, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data, **kwargs)
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        validate.Email(error="Not a valid email address.")(text)
+        return text
 
 
 class CustomerFields(Schema):
@@ -108,7 +121,7 @@ class CustomerIn(CustomerFields):
     name = Trimmed(required=True, validate=validate.Length(max=120))
 
 
-class CustomerUpdate(CustomerFields):
+class CustomerUpdate(CustomerFields, PatchSchema):
     pass
 
 
@@ -132,8 +145,12 @@ class CustomerQuery(Schema):
     )
 
 
+# Where a purchase was made: a till's sale or an online order (see services.PURCHASE_SOURCES).
+PURCHASE_CHANNELS = ("pos", "online")
+
+
 class PurchaseOut(Schema):
-    channel = fields.Str(metadata={"enum": ["pos"], "description": "Where it was bought; online orders will join as `online`."})
+    channel = fields.Str(metadata={"enum": list(PURCHASE_CHANNELS), "description": "Where it was bought: the till or online."})
     sale_id = fields.Int(allow_none=True, metadata={"description": "The POS sale (GET /api/sales/{id}); null for other channels."})
     order_id = fields.Str(allow_none=True, metadata={"description": "The online order; null for POS sales."})
     number = fields.Str()

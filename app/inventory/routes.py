@@ -22,7 +22,7 @@ stock = Blueprint("stock", __name__, url_prefix="/api/products", description="St
 takes = Blueprint("stock_takes", __name__, url_prefix="/api/stock-takes", description="Stock takes (counts).")
 
 
-@stock.route("/<int:product_id>/stock-adjustments")
+@stock.route("/<id:product_id>/stock-adjustments")
 class StockAdjustments(MethodView):
     @allow(*MANAGERS)
     @stock.arguments(AdjustmentIn)
@@ -33,7 +33,7 @@ class StockAdjustments(MethodView):
         return services.adjust_stock(current_store_id(), product_id, current_user.id, **body)
 
 
-@stock.route("/<int:product_id>/stock-movements")
+@stock.route("/<id:product_id>/stock-movements")
 class StockMovements(MethodView):
     @allow(*STAFF)
     @stock.arguments(MovementQuery, location="query")
@@ -68,7 +68,7 @@ class StockTakes(MethodView):
         return stock_takes.stock_takes_query(**filters)
 
 
-@takes.route("/<int:stock_take_id>")
+@takes.route("/<id:stock_take_id>")
 class StockTakeById(MethodView):
     @allow(*MANAGERS)
     @takes.response(200, StockTakeDetail)

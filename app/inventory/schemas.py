@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from app.fields import Quantity, Trimmed
+from app.fields import INT_ID_MAX, Quantity, Trimmed
 from app.inventory.models import MANUAL_REASONS, REASONS
 
 MAX_STOCK_TAKE_LINES = 20_000
@@ -31,7 +31,7 @@ class AdjustmentIn(Schema):
         required=True,
         strict=True,
         validate=validate.Range(min=-1_000_000, max=1_000_000),
-        metadata={"description": "Units added (positive) or removed (negative); not zero."},
+        metadata={"description": "Units added (positive) or removed (negative); not zero.", "not": {"enum": [0]}},
     )
     reason = fields.Str(
         load_default="adjustment",
@@ -51,7 +51,7 @@ class MovementQuery(Schema):
 
 
 class CountLine(Schema):
-    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=INT_ID_MAX))
     counted = Quantity(required=True)
 
 

@@ -4,7 +4,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.customers.schemas import Email, Phone
-from app.fields import Text, Trimmed
+from app.fields import INT_ID_MAX, Flag, Text, Trimmed
 from app.orders.models import ORDER_STATUSES, PAYMENT_STATUSES
 from app.payments.schemas import PaymentEventOut, StaffPaymentAttemptOut, WebhookLogOut
 
@@ -18,7 +18,7 @@ class OrderCustomerIn(Schema):
 
 
 class OrderItemIn(Schema):
-    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=INT_ID_MAX))
     qty = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
     @validates("qty")
@@ -110,7 +110,7 @@ class OrderUpdate(Schema):
         metadata={"description": "The next fulfilment step, or cancelled (a paid order is refunded)."},
     )
     reason = Trimmed(validate=validate.Length(max=255), metadata={"description": "Why, when cancelling."})
-    refund_manually = fields.Bool(
+    refund_manually = Flag(
         load_default=False,
         metadata={"description": "Cancelling a paid order whose method Midtrans cannot refund (bank transfer): "
                   "you refunded the customer yourself."},

@@ -198,4 +198,5 @@ def signature_is_valid(notification, server_key):
         notification.get("gross_amount", ""), server_key,
     )
     given = notification.get("signature_key")
-    return isinstance(given, str) and hmac.compare_digest(expected, given.lower())
+    # compare_digest refuses non-ASCII text (TypeError); such a signature is simply wrong.
+    return isinstance(given, str) and given.isascii() and hmac.compare_digest(expected, given.lower())

@@ -55,11 +55,25 @@ class PaymentStatus(MethodView):
         return attempts.attempt_for_order(order_id)
 
 
+# Read raw (it is stored before it is parsed), so described here rather than by a schema it is loaded with.
+NOTIFICATION_BODY = {
+    "required": True,
+    "description": "Midtrans's HTTP notification, as Midtrans sends it.",
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["order_id", "status_code", "gross_amount", "signature_key"],
+        "properties": {name: {"type": "string"} for name in (
+            "order_id", "status_code", "gross_amount", "signature_key", "transaction_status", "fraud_status")},
+    }}},
+}
+
+
 @webhooks.route("/midtrans")
 class MidtransNotification(MethodView):
     decorators = [limiter.exempt]
 
     @public
+    @webhooks.doc(requestBody=NOTIFICATION_BODY)
     @webhooks.response(200, WebhookAck)
     @webhooks.alt_response(400, description="Not a Midtrans notification (stored, marked invalid).")
     @webhooks.alt_response(403, description="The signature does not match (stored, marked rejected).")

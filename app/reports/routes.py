@@ -67,7 +67,7 @@ class Exports(MethodView):
                                       body["date_from"], body["date_to"])
 
 
-@reports.route("/exports/<int:export_id>")
+@reports.route("/exports/<id:export_id>")
 class ExportById(MethodView):
     @allow(*MANAGERS)
     @reports.response(200, ExportOut)
@@ -76,7 +76,7 @@ class ExportById(MethodView):
         return exports.get_export(export_id, current_user.id)
 
 
-@reports.route("/exports/<int:export_id>/download")
+@reports.route("/exports/<id:export_id>/download")
 class ExportDownload(MethodView):
     @allow(*MANAGERS)
     @reports.response(200, description="The file (text/csv or XLSX).", content_type="application/octet-stream")

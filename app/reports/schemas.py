@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from app.fields import INT_ID_MAX
 from app.reports.models import EXPORT_REPORTS, EXPORT_STATUSES
 
 _SALES_DESCRIPTION = {
@@ -22,7 +23,7 @@ class SalesReportQuery(RangeQuery):
 
 class BestSellersQuery(RangeQuery):
     by = fields.Str(load_default="qty", validate=validate.OneOf(["qty", "revenue"]))
-    category_id = fields.Int(validate=validate.Range(min=1))
+    category_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=500))
 
 

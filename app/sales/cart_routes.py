@@ -35,7 +35,7 @@ class Carts(MethodView):
         return carts.park_cart(current_store_id(), current_user.id, data)
 
 
-@blp.route("/<int:cart_id>")
+@blp.route("/<id:cart_id>")
 class CartById(MethodView):
     @allow(*STAFF)
     @blp.response(200, CartOut)
@@ -57,7 +57,7 @@ class CartById(MethodView):
         carts.delete_cart(current_store_id(), cart_id)
 
 
-@blp.route("/<int:cart_id>/resume")
+@blp.route("/<id:cart_id>/resume")
 class CartResume(MethodView):
     @allow(*STAFF)
     @blp.response(200, ResumedCartOut)

@@ -28,7 +28,7 @@ class ReceiptQuery(Schema):
 _RENDERERS = {"text": receipts.render_text, "html": receipts.render_html, "pdf": receipts.render_pdf}
 
 
-@blp.route("/<int:sale_id>/receipt")
+@blp.route("/<bigid:sale_id>/receipt")
 class SaleReceipt(MethodView):
     @allow(*STAFF)
     @blp.arguments(ReceiptQuery, location="query")

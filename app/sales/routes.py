@@ -50,7 +50,7 @@ class Sales(MethodView):
         return lookup.sales_query(current_store_id(), **filters)
 
 
-@blp.route("/<int:sale_id>")
+@blp.route("/<bigid:sale_id>")
 class SaleById(MethodView):
     @allow(*STAFF)
     @blp.response(200, SaleOut)
@@ -59,7 +59,7 @@ class SaleById(MethodView):
         return lookup.get_sale(current_store_id(), sale_id)
 
 
-@blp.route("/<int:sale_id>/void")
+@blp.route("/<bigid:sale_id>/void")
 class SaleVoid(MethodView):
     @allow(*STAFF)
     @blp.arguments(VoidIn)
@@ -71,7 +71,7 @@ class SaleVoid(MethodView):
         return returns.void_sale(current_store_id(), sale_id, current_user, body["reason"], body.get("approval"))
 
 
-@blp.route("/<int:sale_id>/refunds")
+@blp.route("/<bigid:sale_id>/refunds")
 class SaleRefunds(MethodView):
     @allow(*STAFF)
     @blp.arguments(RefundIn)

@@ -2,31 +2,18 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import MAX_IDR, Rupiah, Text, Trimmed
+from app.fields import BIGINT_ID_MAX, INT_ID_MAX, MAX_IDR, Flag, Percent, Rupiah, Text, Trimmed
 from app.sales.models import SALE_STATUSES, TENDERS
-
-# The largest ids the key columns hold. A larger number names no row; checked
-# here it is a 422 instead of an out-of-range error from the database.
-INT_ID_MAX = 2**31 - 1  # products, customers, users, carts
-BIGINT_ID_MAX = 2**63 - 1  # sales and their lines
 
 
 def IntId(**kwargs):  # noqa: N802
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=INT_ID_MAX), **kwargs)
 
 
-def _two_places(value):
-    if value.as_tuple().exponent < -2:
-        raise ValidationError("At most two decimal places.")
-
-
-def DiscountPercent(**kwargs):  # noqa: N802
-    return fields.Decimal(validate=[validate.Range(min=0, max=100), _two_places], **kwargs)
-
-
 class DiscountMixin(Schema):
+    openapi_extra = {"not": {"required": ["discount_idr", "discount_percent"]}}  # see _one_kind_of_discount
     discount_idr = Rupiah(metadata={"description": "Discount as an amount."})
-    discount_percent = DiscountPercent(metadata={"description": "Discount as a percent (two decimals at most)."})
+    discount_percent = Percent(metadata={"description": "Discount as a percent (two decimals at most)."})
 
     @validates_schema
     def _one_kind_of_discount(self, data, **kwargs):
@@ -150,7 +137,7 @@ class RefundIn(Schema):
     items = fields.List(fields.Nested(RefundLineIn), required=True, validate=validate.Length(min=1, max=200))
     reason = Trimmed(required=True, validate=validate.Length(max=255))
     method = fields.Str(load_default="cash", validate=validate.OneOf(TENDERS), metadata={"description": "How the money goes back."})
-    restock = fields.Boolean(load_default=True, metadata={"description": "Return the units to stock (false for damaged goods)."})
+    restock = Flag(load_default=True, metadata={"description": "Return the units to stock (false for damaged goods)."})
     approval = fields.Nested(ApprovalIn)
 
 

@@ -32,7 +32,7 @@ class Users(MethodView):
         return services.create_user(**body)
 
 
-@blp.route("/<int:user_id>")
+@blp.route("/<id:user_id>")
 class UserById(MethodView):
     @allow(ADMIN)
     @blp.response(200, UserOut)
@@ -56,7 +56,7 @@ class UserById(MethodView):
         return services.update_user(user_id, {"is_active": False}, actor_id=current_user.id)
 
 
-@blp.route("/<int:user_id>/password")
+@blp.route("/<id:user_id>/password")
 class UserPassword(MethodView):
     @allow(ADMIN)
     @blp.arguments(PasswordReset)

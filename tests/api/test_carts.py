@@ -248,7 +248,7 @@ def test_replace_a_carts_content(app, client, cashier, auth_headers, products, c
     response = client.put(
         f"/api/carts/{cart['id']}",
         json={"label": "Meja 1 (tambah)", "items": [{"product_id": products["ROTI"]["id"], "qty": 1}],
-              "customer_id": customer["id"], "discount_percent": "10"},
+              "customer_id": customer["id"], "discount_percent": 10},
         headers=auth_headers("supervisor"),
     )
 
