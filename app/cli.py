@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from marshmallow import ValidationError
 
 from app.domain import DomainError
+from app.users.models import Role
 from app.users.schemas import PASSWORD_LENGTH, validate_username
 
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -61,7 +62,7 @@ def create_admin(username, full_name, password_stdin):
         raise click.ClickException(f"The username {username!r} is taken.")
     password = _read_password(password_stdin)
     try:
-        user = create_user(username=username, full_name=full_name, role="admin", password=password)
+        user = create_user(username=username, full_name=full_name, role=Role.ADMIN, password=password)
     except WeakPassword as error:
         raise click.UsageError(f"Password: {' '.join(error.reasons)}") from None
     click.echo(f"Created admin {user.username} (id {user.id}).")

@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from app.catalog.models import Category, Product
 from app.customers.models import Customer
 from app.extensions import db
+from app.inventory.models import Reason
 from app.inventory.services import StockChange, apply_stock_changes
 from app.sales.models import Sale
+from app.sales.statuses import Tender
 from app.stores.services import current_store_id
 from app.users.models import ADMIN, CASHIER, SUPERVISOR
 from app.users.services import create_user, find_by_username
@@ -111,7 +113,7 @@ def _seed_catalog():
             db.session.add(product)
             db.session.flush()
             opening.append(StockChange(product.id, stock))
-    apply_stock_changes(store_id=store_id, changes=opening, reason="initial", reference="demo")
+    apply_stock_changes(store_id=store_id, changes=opening, reason=Reason.INITIAL, reference="demo")
     db.session.commit()
     yield f"created {len(opening)} products in {len(DEMO_CATALOG)} categories"
 
@@ -141,11 +143,12 @@ def _seed_sales(count=12):
         lines = chooser.sample(products, k=chooser.randint(1, 3))
         body = {
             "items": [{"product_id": product.id, "qty": chooser.randint(1, 2)} for product in lines],
-            "payments": [{"method": chooser.choice(["cash", "qris", "card"]), "amount_idr": 0}],
+            "payments": [{"method": chooser.choice([Tender.CASH, Tender.QRIS, Tender.CARD]), "amount_idr": 0}],
             "customer_id": customers[number % len(customers)].id if number % 3 == 0 else None,
         }
         total = sum(product.price_idr * item["qty"] for product, item in zip(lines, body["items"]))
-        body["payments"][0]["amount_idr"] = total if body["payments"][0]["method"] != "cash" else -(-total // 10000) * 10000
+        cash = body["payments"][0]["method"] == Tender.CASH
+        body["payments"][0]["amount_idr"] = -(-total // 10000) * 10000 if cash else total
         checkout(current_store_id(), cashier, body)
     yield f"rang up {count} demo sales"
 

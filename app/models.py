@@ -52,8 +52,8 @@ class TimestampMixin:
 
 
 def one_of(column, values):
-    """SQL for a CHECK constraint: `column` holds one of `values`."""
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+    """SQL for a CHECK constraint: `column` holds one of `values` (strings, or a StrEnum class in its order)."""
+    return f"{column} IN (" + ", ".join(f"'{str(value)}'" for value in values) + ")"
 
 
 def get_or_raise(model, ident, label):

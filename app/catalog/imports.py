@@ -15,10 +15,11 @@ from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 
 from app import task_names
-from app.catalog.models import Category, Product, ProductImport
+from app.catalog.models import Category, ImportStatus, Product, ProductImport
 from app.catalog.schemas import CategoryIn, ProductIn
 from app.domain import Invalid, TooLarge
 from app.extensions import db
+from app.inventory.models import Reason
 from app.inventory.services import StockChange, apply_stock_changes
 from app.models import get_or_raise, utcnow
 from app.tasking import enqueue_after_commit
@@ -183,7 +184,7 @@ def run_import(import_id):
         select(ProductImport).where(ProductImport.id == import_id).with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if product_import is None or product_import.status != "pending":
+    if product_import is None or product_import.status != ImportStatus.PENDING:
         return product_import
     rows = list(_parse_rows(product_import.content))
     skus = sorted({str(values.get("sku", "")).strip() for _, values in rows})
@@ -240,12 +241,12 @@ def run_import(import_id):
     apply_stock_changes(
         store_id=product_import.store_id,
         changes=opening_stock,
-        reason="initial",
+        reason=Reason.INITIAL,
         reference=f"product_import:{product_import.id}",
         user_id=product_import.created_by_id,
     )
     product_import.error_count, product_import.row_errors = rejections.count, rejections.reported
-    product_import.status = "done"
+    product_import.status = ImportStatus.DONE
     product_import.finished_at = utcnow()
     db.session.commit()
     log.info(
@@ -258,8 +259,8 @@ def run_import(import_id):
 def mark_failed(import_id, reason):
     db.session.rollback()
     product_import = db.session.get(ProductImport, import_id)
-    if product_import is not None and product_import.status == "pending":
-        product_import.status = "failed"
+    if product_import is not None and product_import.status == ImportStatus.PENDING:
+        product_import.status = ImportStatus.FAILED
         product_import.error = reason[:2000]
         product_import.finished_at = utcnow()
         db.session.commit()

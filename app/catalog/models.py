@@ -5,12 +5,19 @@ holds lives in `inventory.StockLevel`, per store and product.
 """
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, func, true
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.extensions import db
-from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of
+
+
+class ImportStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class Category(TimestampMixin, db.Model):
@@ -53,10 +60,10 @@ class ProductImport(TimestampMixin, db.Model):
     """A CSV of products uploaded by a manager, applied by a Celery task."""
 
     __tablename__ = "product_imports"
-    __table_args__ = (CheckConstraint("status IN ('pending', 'done', 'failed')", name="status_known"), NO_ID_REUSE)
+    __table_args__ = (CheckConstraint(one_of("status", ImportStatus), name="status_known"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ImportStatus.PENDING)
     filename: Mapped[str | None] = mapped_column(String(255))
     # The decoded upload: workers may run on other machines than the API.
     content: Mapped[str] = mapped_column(Text, deferred=True)

@@ -4,6 +4,7 @@ from flask_jwt_extended import current_user
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.auth.policy import MANAGERS
+from app.catalog.models import ImportStatus
 from app.fields import INT_ID_MAX, Flag, PatchSchema, Quantity, Rupiah, Text, Trimmed
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="1 to 64 letters, digits, '.', '_', '/' or '-'.")
@@ -99,7 +100,7 @@ class ProductQuery(Schema):
 
 class ImportOut(Schema):
     id = fields.Int()
-    status = fields.Str(metadata={"enum": ["pending", "done", "failed"]})
+    status = fields.Str(metadata={"enum": list(ImportStatus)})
     filename = fields.Str(allow_none=True)
     total_rows = fields.Int()
     created_count = fields.Int()

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog.models import Category, Product
 from app.domain import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.inventory.models import StockLevel, StockMovement
+from app.inventory.models import Reason, StockLevel, StockMovement
 from app.inventory.services import STOCK, StockChange, apply_stock_changes, with_stock
 from app.models import get_or_raise
 
@@ -151,7 +151,7 @@ def create_product(store_id, user_id, data):
     apply_stock_changes(
         store_id=store_id,
         changes=[StockChange(product.id, initial_stock)],
-        reason="initial",
+        reason=Reason.INITIAL,
         reference=f"product:{product.id}",
         user_id=user_id,
     )

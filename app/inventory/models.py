@@ -6,6 +6,7 @@ and each movement's `balance_after` is the quantity right after it. Only
 """
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,20 +15,30 @@ from app.extensions import db
 from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of, utcnow
 from app.users.models import User
 
-# Why stock moved. The first two can be entered by people (adjustments);
-# the rest are written by the features they name.
-REASONS = (
-    "initial",
-    "purchase",
-    "adjustment",
-    "sale",
-    "void",
-    "refund",
-    "online_order",
-    "order_release",
-    "stock_take",
-)
-MANUAL_REASONS = ("purchase", "adjustment")
+
+class Reason(StrEnum):
+    """Why stock moved. Purchases and adjustments are entered by people (MANUAL_REASONS);
+    the rest are written by the features they name."""
+
+    INITIAL = "initial"
+    PURCHASE = "purchase"
+    ADJUSTMENT = "adjustment"
+    SALE = "sale"
+    VOID = "void"
+    REFUND = "refund"
+    ONLINE_ORDER = "online_order"
+    ORDER_RELEASE = "order_release"
+    STOCK_TAKE = "stock_take"
+
+
+class StockTakeStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+REASONS = tuple(Reason)
+MANUAL_REASONS = (Reason.PURCHASE, Reason.ADJUSTMENT)
 
 
 class StockLevel(db.Model):
@@ -74,13 +85,13 @@ class StockTake(TimestampMixin, db.Model):
 
     __tablename__ = "stock_takes"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'applied', 'failed')", name="status_known"),
+        CheckConstraint(one_of("status", StockTakeStatus), name="status_known"),
         NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=StockTakeStatus.PENDING)
     note: Mapped[str | None] = mapped_column(String(255))
     line_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.fields import INT_ID_MAX, Quantity, Trimmed
-from app.inventory.models import MANUAL_REASONS, REASONS
+from app.inventory.models import MANUAL_REASONS, Reason, StockTakeStatus
 
 MAX_STOCK_TAKE_LINES = 20_000
 
@@ -19,7 +19,7 @@ class MovementOut(Schema):
     store_id = fields.Int()
     delta = fields.Int()
     balance_after = fields.Int()
-    reason = fields.Str(metadata={"enum": list(REASONS)})
+    reason = fields.Str(metadata={"enum": list(Reason)})
     reference = fields.Str(allow_none=True, metadata={"description": "What caused it, as `kind:id`."})
     note = fields.Str(allow_none=True)
     user = fields.Nested(MovementUser, allow_none=True)
@@ -34,8 +34,8 @@ class AdjustmentIn(Schema):
         metadata={"description": "Units added (positive) or removed (negative); not zero.", "not": {"enum": [0]}},
     )
     reason = fields.Str(
-        load_default="adjustment",
-        validate=validate.OneOf(MANUAL_REASONS),
+        load_default=Reason.ADJUSTMENT,
+        validate=validate.OneOf(list(MANUAL_REASONS)),
         metadata={"description": "`purchase` for goods received, `adjustment` for corrections, damage, loss."},
     )
     note = Trimmed(allow_none=True, allow_blank=True, multiline=True, validate=validate.Length(max=255))
@@ -47,7 +47,7 @@ class AdjustmentIn(Schema):
 
 
 class MovementQuery(Schema):
-    reason = fields.Str(validate=validate.OneOf(REASONS))
+    reason = fields.Str(validate=validate.OneOf(list(Reason)))
 
 
 class CountLine(Schema):
@@ -83,7 +83,7 @@ class StockTakeLineOut(Schema):
 
 class StockTakeOut(Schema):
     id = fields.Int()
-    status = fields.Str(metadata={"enum": ["pending", "applied", "failed"]})
+    status = fields.Str(metadata={"enum": list(StockTakeStatus)})
     note = fields.Str(allow_none=True)
     line_count = fields.Int()
     error = fields.Str(allow_none=True)

@@ -8,7 +8,7 @@ from app import task_names
 from app.catalog.models import Product
 from app.domain import Invalid
 from app.extensions import db
-from app.inventory.models import StockLevel, StockTake, StockTakeLine
+from app.inventory.models import Reason, StockLevel, StockTake, StockTakeLine, StockTakeStatus
 from app.inventory.services import StockChange, apply_stock_changes
 from app.models import get_or_raise, utcnow
 from app.tasking import enqueue_after_commit
@@ -32,7 +32,8 @@ def create_stock_take(store_id, user_id, counts, note=None):
             f"Unknown products: {unknown[:20]}.",
             errors={"json": {"counts": {"unknown_product_ids": unknown[:100]}}},
         )
-    stock_take = StockTake(store_id=store_id, status="pending", note=note, line_count=len(counts), created_by_id=user_id)
+    stock_take = StockTake(store_id=store_id, status=StockTakeStatus.PENDING, note=note, line_count=len(counts),
+                           created_by_id=user_id)
     db.session.add(stock_take)
     db.session.flush()
     db.session.execute(
@@ -64,7 +65,7 @@ def apply_stock_take(stock_take_id):
         select(StockTake).where(StockTake.id == stock_take_id).with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if stock_take is None or stock_take.status != "pending":
+    if stock_take is None or stock_take.status != StockTakeStatus.PENDING:
         db.session.rollback()
         return stock_take
     lines = sorted(stock_take.lines, key=lambda line: line.product_id)
@@ -75,11 +76,11 @@ def apply_stock_take(stock_take_id):
     apply_stock_changes(
         store_id=stock_take.store_id,
         changes=[StockChange(line.product_id, line.difference) for line in lines],
-        reason="stock_take",
+        reason=Reason.STOCK_TAKE,
         reference=f"stock_take:{stock_take.id}",
         user_id=stock_take.created_by_id,
     )
-    stock_take.status = "applied"
+    stock_take.status = StockTakeStatus.APPLIED
     stock_take.applied_at = utcnow()
     # Counted before the commit expires the lines: after it, each line would be reloaded one SELECT at a time.
     changed = sum(1 for line in lines if line.difference)
@@ -107,7 +108,7 @@ def _lock_quantities(store_id, product_ids):
 def mark_failed(stock_take_id, reason):
     db.session.rollback()
     stock_take = db.session.get(StockTake, stock_take_id)
-    if stock_take is not None and stock_take.status == "pending":
-        stock_take.status = "failed"
+    if stock_take is not None and stock_take.status == StockTakeStatus.PENDING:
+        stock_take.status = StockTakeStatus.FAILED
         stock_take.error = reason[:2000]
         db.session.commit()

@@ -33,7 +33,7 @@ from sqlalchemy import case, func, select, text
 from app.domain import Conflict, TooManyAttempts
 from app.extensions import db
 from app.inventory.models import StockLevel
-from app.orders.models import Order, OrderItem
+from app.orders.models import Order, OrderItem, OrderStatus
 
 
 class TooManyPendingOrders(TooManyAttempts):
@@ -80,7 +80,7 @@ def check_pending_caps(client_address, phone):
 
 
 def _pending_count(condition):
-    return db.session.scalar(select(func.count()).select_from(Order).where(condition, Order.status == "pending"))
+    return db.session.scalar(select(func.count()).select_from(Order).where(condition, Order.status == OrderStatus.PENDING))
 
 
 def _lock_for_this_transaction(*names):
@@ -111,7 +111,7 @@ def held_by_unpaid_orders(store_id, product_ids=None, client_address=None):
     query = (
         select(OrderItem.product_id, func.sum(OrderItem.qty), func.sum(by_client))
         .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.store_id == store_id, Order.status == "pending", Order.stock_reserved.is_(True))
+        .where(Order.store_id == store_id, Order.status == OrderStatus.PENDING, Order.stock_reserved.is_(True))
         .group_by(OrderItem.product_id)
     )
     if product_ids is not None:

@@ -13,6 +13,7 @@ Order status moves only forward:
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,13 +21,42 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of
 
-ORDER_STATUSES = ("pending", "paid", "preparing", "ready", "completed", "expired", "cancelled", "failed")
-FULFILMENT = {"paid": "preparing", "preparing": "ready", "ready": "completed"}
-PAYMENT_STATUSES = (
-    "none", "creating", "pending", "paid", "challenge", "failed", "expired", "cancelled", "refunded",
-    "partially_refunded",
-)
 
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    PREPARING = "preparing"
+    READY = "ready"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class PaymentStatus(StrEnum):
+    """An order's payment: its latest attempt's status, or `none` before the first attempt."""
+
+    NONE = "none"
+    CREATING = "creating"
+    PENDING = "pending"
+    PAID = "paid"
+    CHALLENGE = "challenge"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+ORDER_STATUSES = tuple(OrderStatus)
+FULFILMENT = {
+    OrderStatus.PAID: OrderStatus.PREPARING,
+    OrderStatus.PREPARING: OrderStatus.READY,
+    OrderStatus.READY: OrderStatus.COMPLETED,
+}
+PAYMENT_STATUSES = tuple(PaymentStatus)
+# Closed before being paid: a payment that still arrives must be refunded.
+CLOSED_UNPAID = (OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.FAILED)
 
 
 class Order(TimestampMixin, db.Model):
@@ -46,8 +76,8 @@ class Order(TimestampMixin, db.Model):
     # Unguessable: holding the id is what lets a customer pay and follow the order.
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    payment_status: Mapped[str] = mapped_column(String(20), default="none")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
+    payment_status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.NONE)
     customer_name: Mapped[str] = mapped_column(String(120))
     customer_phone: Mapped[str] = mapped_column(String(20), index=True)
     # Who placed it (app.extensions.client_address); null for orders placed before it was kept.

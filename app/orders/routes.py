@@ -9,7 +9,7 @@ from app.auth.policy import STAFF, allow, public
 from app.extensions import client_address, limiter
 from app.http import Blueprint, max_body
 from app.idempotency import idempotent
-from app.orders import services
+from app.orders import models, services
 from app.orders.schemas import (
     MenuOut,
     OrderDetail,
@@ -119,7 +119,7 @@ class OrderById(MethodView):
         Any staff may move an order on or cancel an unpaid one; cancelling a
         paid order refunds it and needs an admin or a supervisor.
         """
-        if body["status"] == "cancelled":
+        if body["status"] == models.OrderStatus.CANCELLED:
             return payments.cancel_order(order_id, current_user, body.get("reason"), body["refund_manually"])
         return services.advance(order_id, body["status"])
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from app.customers.schemas import Email, Phone
 from app.fields import INT_ID_MAX, Flag, Text, Trimmed
-from app.orders.models import ORDER_STATUSES, PAYMENT_STATUSES
+from app.orders.models import FULFILMENT, OrderStatus, PaymentStatus
 from app.payments.schemas import PaymentEventOut, StaffPaymentAttemptOut, WebhookLogOut
 
 MAX_ORDER_LINES = 30
@@ -53,8 +53,8 @@ class OrderItemOut(Schema):
 
 class OrderOut(Schema):
     id = fields.UUID()
-    status = fields.Str(metadata={"enum": list(ORDER_STATUSES)})
-    payment_status = fields.Str(metadata={"enum": list(PAYMENT_STATUSES)})
+    status = fields.Str(metadata={"enum": list(OrderStatus)})
+    payment_status = fields.Str(metadata={"enum": list(PaymentStatus)})
     subtotal_idr = fields.Int()
     service_charge_idr = fields.Int()
     tax_name = fields.Str(allow_none=True)
@@ -96,8 +96,8 @@ class OrderDetail(StaffOrderOut):
 
 
 class OrderQuery(Schema):
-    status = fields.Str(validate=validate.OneOf(ORDER_STATUSES))
-    payment_status = fields.Str(validate=validate.OneOf(PAYMENT_STATUSES))
+    status = fields.Str(validate=validate.OneOf(list(OrderStatus)))
+    payment_status = fields.Str(validate=validate.OneOf(list(PaymentStatus)))
     q = Text(validate=validate.Length(max=120), metadata={"description": "Customer name or phone."})
     date_from = fields.Date()
     date_to = fields.Date()
@@ -106,7 +106,7 @@ class OrderQuery(Schema):
 class OrderUpdate(Schema):
     status = fields.Str(
         required=True,
-        validate=validate.OneOf(["preparing", "ready", "completed", "cancelled"]),
+        validate=validate.OneOf([*FULFILMENT.values(), OrderStatus.CANCELLED]),
         metadata={"description": "The next fulfilment step, or cancelled (a paid order is refunded)."},
     )
     reason = Trimmed(validate=validate.Length(max=255), metadata={"description": "Why, when cancelling."})

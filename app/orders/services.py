@@ -18,10 +18,11 @@ from app.catalog.models import Category, Product
 from app.customers.models import Customer
 from app.domain import Conflict, Invalid, NotFound
 from app.extensions import db
+from app.inventory.models import Reason
 from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes, with_stock
 from app.models import utcnow
 from app.orders import holds
-from app.orders.models import FULFILMENT, Order, OrderItem
+from app.orders.models import CLOSED_UNPAID, FULFILMENT, Order, OrderItem, OrderStatus, PaymentStatus
 from app.orders.schemas import OrderOut
 from app.sales import pricing
 from app.stores.models import Store
@@ -104,8 +105,8 @@ def place_order(store_id, data, client_address, claim=None):
     order = Order(
         id=uuid.uuid4(),
         store_id=store_id,
-        status="pending",
-        payment_status="none",
+        status=OrderStatus.PENDING,
+        payment_status=PaymentStatus.NONE,
         customer_name=customer["name"],
         customer_phone=customer["phone"],
         customer_email=customer.get("email"),
@@ -139,7 +140,7 @@ def place_order(store_id, data, client_address, claim=None):
         apply_stock_changes(
             store_id=store_id,
             changes=[StockChange(item.product_id, -item.qty) for item in order.items],
-            reason="online_order",
+            reason=Reason.ONLINE_ORDER,
             reference=f"order:{order.id}",
         )
         holds.check_online_share(store_id, order, client_address)  # the stock rows are locked now
@@ -219,7 +220,7 @@ def release_stock(order_id, store_id, items):
         apply_stock_changes(
             store_id=store_id,
             changes=[StockChange(item.product_id, item.qty) for item in items],
-            reason="order_release",
+            reason=Reason.ORDER_RELEASE,
             reference=f"order:{order_id}",
         )
     return bool(released)
@@ -227,11 +228,14 @@ def release_stock(order_id, store_id, items):
 
 def mark_paid(order, paid_at):
     """The order's side of a payment that became paid. Returns what happened, for the log."""
-    if _move(order.id, ("pending",), status="paid", payment_status="paid", paid_at=paid_at):
+    if _move(order.id, (OrderStatus.PENDING,), status=OrderStatus.PAID, payment_status=PaymentStatus.PAID,
+             paid_at=paid_at):
         _record_customer_purchase(order)
         return "order paid"
     log.warning("payment_for_closed_order order_id=%s status=%s", order.id, order.status)
-    return f"order already {order.status}; payment needs a refund" if order.status in ("expired", "cancelled", "failed") else f"order already {order.status}"
+    if order.status in CLOSED_UNPAID:
+        return f"order already {order.status}; payment needs a refund"
+    return f"order already {order.status}"
 
 
 def _record_customer_purchase(order):
@@ -253,7 +257,7 @@ def _record_customer_purchase(order):
 
 def close_unpaid(order, status, reason):
     """pending -> expired | cancelled | failed, giving the stock back. Returns True if this call closed it."""
-    if not _move(order.id, ("pending",), status=status, cancelled_at=utcnow(), cancel_reason=reason):
+    if not _move(order.id, (OrderStatus.PENDING,), status=status, cancelled_at=utcnow(), cancel_reason=reason):
         return False
     release_stock(order.id, order.store_id, order.items)
     return True
@@ -273,7 +277,7 @@ def advance(order_id, status):
         expected = FULFILMENT.get(order.status)
         raise Conflict(f"The order is {order.status}; "
                        + (f"the next step is {expected}." if expected else "it has no further fulfilment step."))
-    extra = {"completed_at": utcnow()} if status == "completed" else {}
+    extra = {"completed_at": utcnow()} if status == OrderStatus.COMPLETED else {}
     _move(order.id, (order.status,), status=status, **extra)
     db.session.commit()
     return find_order(order_id)
@@ -281,8 +285,8 @@ def advance(order_id, status):
 
 def due_for_expiry(store_id=None, limit=500):
     """Pending orders past their time whose payment is not under review."""
-    query = select(Order.id).where(Order.status == "pending", Order.expires_at < utcnow(),
-                                   Order.payment_status != "challenge")
+    query = select(Order.id).where(Order.status == OrderStatus.PENDING, Order.expires_at < utcnow(),
+                                   Order.payment_status != PaymentStatus.CHALLENGE)
     if store_id is not None:
         query = query.where(Order.store_id == store_id)
     return db.session.scalars(query.order_by(Order.expires_at).limit(limit)).all()

@@ -17,9 +17,9 @@ from app.domain import Conflict, NotFound
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
-from app.orders.models import Order
+from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments.gateway import GatewayError, gateway
-from app.payments.models import PaymentAttempt
+from app.payments.models import AttemptStatus, PaymentAttempt
 from app.payments.transitions import is_latest_attempt
 from app.tasking import enqueue_after_commit
 
@@ -40,7 +40,7 @@ def start_payment(order_id, claim=None):
     `claim` is the request's Idempotency-Key claim, completed with the attempt.
     """
     order = orders.find_order(order_id, lock=True)
-    if order.status != "pending":
+    if order.status != OrderStatus.PENDING:
         raise Conflict(f"The order is {order.status}; there is nothing to pay.")
     if order.expires_at <= utcnow():
         raise Conflict("The order's time to pay has run out; place it again.")
@@ -57,13 +57,13 @@ def start_payment(order_id, claim=None):
         attempt_no=number,
         # Midtrans accepts an order_id once, ever: each attempt has its own.
         midtrans_order_id=f"{order.id.hex}-{number}",
-        status="creating",
+        status=AttemptStatus.CREATING,
         amount_idr=order.total_idr,
         refunded_idr=0,
     )
     db.session.add(attempt)
     db.session.flush()
-    orders.set_payment_status(order.id, "creating")
+    orders.set_payment_status(order.id, PaymentStatus.CREATING)
     enqueue_after_commit(db.session, task_names.CREATE_SNAP_TOKEN, attempt.id)
     if claim is not None:
         claim.complete(attempt.id, 201)
@@ -85,10 +85,11 @@ def _hold_for_payment(order):
 
 
 def _still_usable(attempt):
-    if attempt.status == "creating":
+    if attempt.status == AttemptStatus.CREATING:
         return True
-    if attempt.status in ("pending", "challenge", "paid"):
-        return attempt.token_expires_at is None or attempt.token_expires_at > utcnow() or attempt.status != "pending"
+    if attempt.status in (AttemptStatus.PENDING, AttemptStatus.CHALLENGE, AttemptStatus.PAID):
+        return (attempt.token_expires_at is None or attempt.token_expires_at > utcnow()
+                or attempt.status != AttemptStatus.PENDING)
     return False
 
 
@@ -97,7 +98,7 @@ def wait_for_token(attempt_id):
     deadline = time.monotonic() + current_app.config["PAYMENT_TOKEN_WAIT_SECONDS"]
     while True:
         attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
-        if attempt.status != "creating" or time.monotonic() >= deadline:
+        if attempt.status != AttemptStatus.CREATING or time.monotonic() >= deadline:
             return attempt
         db.session.rollback()  # a fresh snapshot for the next look
         time.sleep(0.1)
@@ -149,11 +150,12 @@ def snap_params(order, attempt):
 def create_snap_token(attempt_id):
     """Ask Snap for the attempt's token, once. Transient Midtrans failures raise GatewayError for a retry."""
     attempt = db.session.get(PaymentAttempt, attempt_id)
-    if attempt is None or attempt.status != "creating":
+    if attempt is None or attempt.status != AttemptStatus.CREATING:
         return
     order = db.session.get(Order, attempt.order_id)
-    if order.status != "pending" or order.expires_at <= utcnow() + timedelta(seconds=30):
-        fail_attempt(attempt_id, f"The order is {order.status if order.status != 'pending' else 'about to expire'}.")
+    if order.status != OrderStatus.PENDING or order.expires_at <= utcnow() + timedelta(seconds=30):
+        closing = order.status if order.status != OrderStatus.PENDING else "about to expire"
+        fail_attempt(attempt_id, f"The order is {closing}.")
         return
     try:
         token = gateway().create_snap(snap_params(order, attempt))
@@ -167,13 +169,13 @@ def create_snap_token(attempt_id):
         return
     moved = db.session.execute(
         update(PaymentAttempt)
-        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == "creating")
-        .values(status="pending", snap_token=token.token, redirect_url=token.redirect_url,
+        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == AttemptStatus.CREATING)
+        .values(status=AttemptStatus.PENDING, snap_token=token.token, redirect_url=token.redirect_url,
                 token_expires_at=order.expires_at, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved:
-        orders.set_payment_status(order.id, "pending")
+        orders.set_payment_status(order.id, PaymentStatus.PENDING)
     db.session.commit()
 
 
@@ -182,12 +184,12 @@ def fail_attempt(attempt_id, reason):
     attempt = db.session.get(PaymentAttempt, attempt_id)
     moved = db.session.execute(
         update(PaymentAttempt)
-        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == "creating")
-        .values(status="failed", failure_reason=reason[:500], updated_at=utcnow())
+        .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == AttemptStatus.CREATING)
+        .values(status=AttemptStatus.FAILED, failure_reason=reason[:500], updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved and is_latest_attempt(attempt):
-        orders.set_payment_status(attempt.order_id, "failed")
+        orders.set_payment_status(attempt.order_id, PaymentStatus.FAILED)
     db.session.commit()
     log.warning("payment_attempt_failed attempt_id=%s reason=%s", attempt_id, reason[:200])
 

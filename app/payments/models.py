@@ -7,6 +7,7 @@ moves only forward (see `payments.states`).
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,11 +15,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of, utcnow
 
-ATTEMPT_STATUSES = (
-    "creating", "pending", "paid", "challenge", "failed", "expired", "cancelled", "refunded", "partially_refunded",
-)
-WEBHOOK_STATES = ("received", "processed", "ignored", "failed", "rejected", "invalid")
 
+class AttemptStatus(StrEnum):
+    CREATING = "creating"
+    PENDING = "pending"
+    PAID = "paid"
+    CHALLENGE = "challenge"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class WebhookState(StrEnum):
+    """How a Midtrans notification was handled."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    INVALID = "invalid"
+
+
+ATTEMPT_STATUSES = tuple(AttemptStatus)
+WEBHOOK_STATES = tuple(WebhookState)
 
 
 class PaymentAttempt(TimestampMixin, db.Model):
@@ -36,7 +58,7 @@ class PaymentAttempt(TimestampMixin, db.Model):
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"))
     attempt_no: Mapped[int] = mapped_column(Integer)
     midtrans_order_id: Mapped[str] = mapped_column(String(50), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="creating")
+    status: Mapped[str] = mapped_column(String(20), default=AttemptStatus.CREATING)
     amount_idr: Mapped[int] = mapped_column(BigInteger)
     snap_token: Mapped[str | None] = mapped_column(String(100))
     redirect_url: Mapped[str | None] = mapped_column(String(500))
@@ -70,7 +92,7 @@ class WebhookLog(db.Model):
     midtrans_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
     transaction_status: Mapped[str | None] = mapped_column(String(32))
     signature_valid: Mapped[bool | None] = mapped_column(Boolean)
-    processing_status: Mapped[str] = mapped_column(String(16), default="received")
+    processing_status: Mapped[str] = mapped_column(String(16), default=WebhookState.RECEIVED)
     outcome: Mapped[str | None] = mapped_column(String(500))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

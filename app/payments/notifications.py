@@ -18,7 +18,7 @@ from app.domain import Forbidden, Malformed
 from app.extensions import db, redis_client
 from app.models import utcnow
 from app.payments.gateway import gateway, signature_is_valid
-from app.payments.models import PaymentAttempt, WebhookLog
+from app.payments.models import PaymentAttempt, WebhookLog, WebhookState
 from app.tasking import enqueue_after_commit
 from app.payments.attempts import attempts_of
 from app.payments.transitions import apply_state
@@ -50,13 +50,14 @@ def record_notification(raw_body, headers, remote_addr):
         problem = None if _has_required_fields(payload) else (
             "Malformed notification: order_id, status_code, gross_amount or signature_key missing or not strings.")
     if problem is not None:
-        _record_refused(raw_body, headers, remote_addr, "invalid", problem, payload=None)
+        _record_refused(raw_body, headers, remote_addr, WebhookState.INVALID, problem, payload=None)
         raise Malformed("Malformed notification.")
     if not signature_is_valid(payload, current_app.config["MIDTRANS_SERVER_KEY"]):
-        _record_refused(raw_body, headers, remote_addr, "rejected", "Signature does not match.", payload)
+        _record_refused(raw_body, headers, remote_addr, WebhookState.REJECTED, "Signature does not match.", payload)
         raise Forbidden("Invalid signature.")
 
-    entry = _entry(raw_body[:MAX_WEBHOOK_BODY], headers, remote_addr, payload, "received", signature_valid=True)
+    entry = _entry(raw_body[:MAX_WEBHOOK_BODY], headers, remote_addr, payload, WebhookState.RECEIVED,
+                   signature_valid=True)
     db.session.add(entry)
     db.session.flush()
     enqueue_after_commit(db.session, task_names.PROCESS_NOTIFICATION, entry.id)
@@ -129,7 +130,8 @@ def purge_refused(older_than_days=None, batch=5000):
     while True:
         ids = db.session.scalars(
             select(WebhookLog.id)
-            .where(WebhookLog.processing_status.in_(("invalid", "rejected")), WebhookLog.received_at < cutoff)
+            .where(WebhookLog.processing_status.in_((WebhookState.INVALID, WebhookState.REJECTED)),
+                   WebhookLog.received_at < cutoff)
             .limit(batch)
         ).all()
         if not ids:
@@ -141,15 +143,15 @@ def purge_refused(older_than_days=None, batch=5000):
 def process_notification(log_id):
     """Apply one stored notification by asking the status API. Safe to run twice."""
     entry = db.session.get(WebhookLog, log_id)
-    if entry is None or entry.processing_status != "received":
+    if entry is None or entry.processing_status != WebhookState.RECEIVED:
         return None
     entry.attempts += 1
     db.session.commit()
     outcome = reconcile_midtrans_order(entry.midtrans_order_id, source=f"webhook {log_id}")
     closed = db.session.execute(
         update(WebhookLog)
-        .where(WebhookLog.id == log_id, WebhookLog.processing_status == "received")
-        .values(processing_status="ignored" if outcome.startswith("ignored") else "processed",
+        .where(WebhookLog.id == log_id, WebhookLog.processing_status == WebhookState.RECEIVED)
+        .values(processing_status=WebhookState.IGNORED if outcome.startswith("ignored") else WebhookState.PROCESSED,
                 outcome=outcome[:500], processed_at=utcnow())
     ).rowcount
     db.session.commit()
@@ -160,8 +162,8 @@ def mark_notification_failed(log_id, reason):
     db.session.rollback()
     db.session.execute(
         update(WebhookLog)
-        .where(WebhookLog.id == log_id, WebhookLog.processing_status == "received")
-        .values(processing_status="failed", outcome=reason[:500], processed_at=utcnow())
+        .where(WebhookLog.id == log_id, WebhookLog.processing_status == WebhookState.RECEIVED)
+        .values(processing_status=WebhookState.FAILED, outcome=reason[:500], processed_at=utcnow())
     )
     db.session.commit()
 
@@ -180,7 +182,7 @@ def reconcile_midtrans_order(midtrans_order_id, source):
 def notification_target(log_id):
     """The Midtrans order_id of a stored notification still to process, or None."""
     entry = db.session.get(WebhookLog, log_id)
-    if entry is None or entry.processing_status != "received":
+    if entry is None or entry.processing_status != WebhookState.RECEIVED:
         return None
     return entry.midtrans_order_id
 
@@ -189,7 +191,7 @@ def unprocessed_notifications(limit=500, older_than_seconds=30):
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     return db.session.scalars(
         select(WebhookLog.id)
-        .where(WebhookLog.processing_status == "received", WebhookLog.received_at < cutoff)
+        .where(WebhookLog.processing_status == WebhookState.RECEIVED, WebhookLog.received_at < cutoff)
         .order_by(WebhookLog.id)
         .limit(limit)
     ).all()

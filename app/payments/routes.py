@@ -8,7 +8,7 @@ from app.extensions import client_address, db, limiter
 from app.http import Blueprint
 from app.idempotency import idempotent
 from app.payments import attempts, notifications
-from app.payments.models import PaymentAttempt
+from app.payments.models import AttemptStatus, PaymentAttempt
 from app.payments.schemas import PaymentAttemptOut, WebhookAck
 
 payments = Blueprint("payments", __name__, url_prefix="/api/payments", description="Paying an online order with Midtrans Snap.")
@@ -42,7 +42,7 @@ class PaymentCreate(MethodView):
         """
         attempt_id, _ = attempts.start_payment(order_id, claim)
         attempt = attempts.wait_for_token(attempt_id)
-        return attempt, 202 if attempt.status == "creating" else 201
+        return attempt, 202 if attempt.status == AttemptStatus.CREATING else 201
 
 
 @payments.route("/<uuid:order_id>")

@@ -2,13 +2,13 @@
 
 from marshmallow import Schema, fields
 
-from app.payments.models import ATTEMPT_STATUSES
+from app.payments.models import AttemptStatus, WebhookState
 
 
 class PaymentAttemptOut(Schema):
     payment_id = fields.Int(attribute="id")
     attempt_no = fields.Int()
-    status = fields.Str(metadata={"enum": list(ATTEMPT_STATUSES)})
+    status = fields.Str(metadata={"enum": list(AttemptStatus)})
     amount_idr = fields.Int()
     snap_token = fields.Str(allow_none=True)
     redirect_url = fields.Str(allow_none=True)
@@ -33,7 +33,7 @@ class WebhookLogOut(Schema):
     midtrans_order_id = fields.Str(allow_none=True)
     transaction_status = fields.Str(allow_none=True)
     signature_valid = fields.Bool(allow_none=True)
-    processing_status = fields.Str()
+    processing_status = fields.Str(metadata={"enum": list(WebhookState)})
     outcome = fields.Str(allow_none=True)
     processed_at = fields.DateTime(allow_none=True)
 

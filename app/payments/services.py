@@ -22,10 +22,10 @@ from app.domain import Conflict, Forbidden, Unavailable
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
-from app.orders.models import Order
+from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments import states
 from app.payments.gateway import GatewayError, gateway
-from app.payments.models import PaymentAttempt
+from app.payments.models import AttemptStatus, PaymentAttempt
 from app.payments.attempts import attempts_of
 from app.payments.notifications import notifications_of, unprocessed_notifications
 from app.payments.transitions import apply_state, events_of, record_event
@@ -40,7 +40,7 @@ def quiet_attempts(limit=500):
     return db.session.scalars(
         select(PaymentAttempt.id)
         .where(
-            PaymentAttempt.status.in_(("pending", "challenge")),
+            PaymentAttempt.status.in_((AttemptStatus.PENDING, AttemptStatus.CHALLENGE)),
             PaymentAttempt.created_at < cutoff,
             or_(PaymentAttempt.last_checked_at.is_(None), PaymentAttempt.last_checked_at < cutoff),
         )
@@ -52,7 +52,7 @@ def quiet_attempts(limit=500):
 def stuck_creating_attempts(limit=200):
     cutoff = utcnow() - timedelta(seconds=current_app.config["PAYMENT_RECONCILE_GRACE_SECONDS"])
     return db.session.scalars(
-        select(PaymentAttempt.id).where(PaymentAttempt.status == "creating", PaymentAttempt.updated_at < cutoff)
+        select(PaymentAttempt.id).where(PaymentAttempt.status == AttemptStatus.CREATING, PaymentAttempt.updated_at < cutoff)
         .limit(limit)
     ).all()
 
@@ -70,27 +70,28 @@ def expire_order(order_id):
     """Close an order whose time ran out: stop its payments at Midtrans first, then release its stock once."""
     order_id = uuid.UUID(str(order_id))
     order = db.session.get(Order, order_id)
-    if order is None or order.status != "pending" or order.expires_at > utcnow() or order.payment_status == "challenge":
+    if (order is None or order.status != OrderStatus.PENDING or order.expires_at > utcnow()
+            or order.payment_status == PaymentStatus.CHALLENGE):
         return "not due"
     open_attempts = db.session.scalars(
-        select(PaymentAttempt).where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(("creating", "pending")))
+        select(PaymentAttempt).where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(states.UNANSWERED))
     ).all()
     targets = [(a.id, a.midtrans_order_id) for a in open_attempts]
     db.session.rollback()
     for attempt_id, midtrans_order_id in targets:
         _stop_at_midtrans(attempt_id, midtrans_order_id)
     order = orders.find_order(order_id, lock=True)
-    if order.status != "pending" or order.payment_status in ("paid", "challenge"):
+    if order.status != OrderStatus.PENDING or order.payment_status in (PaymentStatus.PAID, PaymentStatus.CHALLENGE):
         db.session.commit()
         return f"order is {order.status}"
     db.session.execute(
         update(PaymentAttempt)
-        .where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(("creating", "pending")))
-        .values(status="expired", updated_at=utcnow())
+        .where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(states.UNANSWERED))
+        .values(status=AttemptStatus.EXPIRED, updated_at=utcnow())
     )
-    closed = orders.close_unpaid(order, "expired", "not paid in time")
+    closed = orders.close_unpaid(order, OrderStatus.EXPIRED, "not paid in time")
     if closed:
-        orders.set_payment_status(order.id, "expired")
+        orders.set_payment_status(order.id, PaymentStatus.EXPIRED)
     db.session.commit()
     log.info("order_expired order_id=%s released=%s", order_id, closed)
     return "expired" if closed else f"order is {order.status}"
@@ -111,24 +112,24 @@ def _stop_at_midtrans(attempt_id, midtrans_order_id):
 
 def cancel_order(order_id, user, reason, refund_manually=False):
     order = orders.find_order(order_id)
-    if order.status in ("completed", "expired", "cancelled", "failed"):
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.FAILED):
         raise Conflict(f"The order is {order.status}; it cannot be cancelled.")
     reason = reason or f"cancelled by {user.username}"
-    if order.status == "pending":
+    if order.status == OrderStatus.PENDING:
         targets = [(a.id, a.midtrans_order_id) for a in db.session.scalars(
-            select(PaymentAttempt).where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(("creating", "pending"))))]
+            select(PaymentAttempt).where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(states.UNANSWERED)))]
         db.session.rollback()
         for attempt_id, midtrans_order_id in targets:
             _stop_at_midtrans(attempt_id, midtrans_order_id)
         order = orders.find_order(order_id, lock=True)
-        if order.status == "pending" and orders.close_unpaid(order, "cancelled", reason):
+        if order.status == OrderStatus.PENDING and orders.close_unpaid(order, OrderStatus.CANCELLED, reason):
             # Not payable any more from our side; a payment Midtrans still takes is recorded (states.py).
             db.session.execute(
                 update(PaymentAttempt)
-                .where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(("creating", "pending")))
-                .values(status="cancelled", updated_at=utcnow())
+                .where(PaymentAttempt.order_id == order.id, PaymentAttempt.status.in_(states.UNANSWERED))
+                .values(status=AttemptStatus.CANCELLED, updated_at=utcnow())
             )
-            orders.set_payment_status(order.id, "cancelled")
+            orders.set_payment_status(order.id, PaymentStatus.CANCELLED)
             db.session.commit()
             return orders.find_order(order_id)
         db.session.rollback()
@@ -142,7 +143,7 @@ def cancel_order(order_id, user, reason, refund_manually=False):
 def _cancel_paid(order, reason, refund_manually):
     paid = db.session.scalars(
         select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
-                                     PaymentAttempt.status.in_(("paid", "partially_refunded")))
+                                     PaymentAttempt.status.in_((AttemptStatus.PAID, AttemptStatus.PARTIALLY_REFUNDED)))
     ).first()
     if paid is None:
         raise Conflict(f"The order is {order.status} without a paid payment; nothing to refund.")
@@ -150,7 +151,7 @@ def _cancel_paid(order, reason, refund_manually):
     attempt_id = paid.id
     if refund_manually:
         record_event(paid, "manual_refund", amount, reason)
-        paid.status, paid.refunded_idr = "refunded", paid.amount_idr
+        paid.status, paid.refunded_idr = AttemptStatus.REFUNDED, paid.amount_idr
     else:
         midtrans_order_id = paid.midtrans_order_id
         db.session.rollback()
@@ -164,14 +165,15 @@ def _cancel_paid(order, reason, refund_manually):
             select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()
             .execution_options(populate_existing=True)
         ).one()
-        if paid.status != "refunded":
+        if paid.status != AttemptStatus.REFUNDED:
             record_event(paid, "refund", amount, reason)
-            paid.status, paid.refunded_idr = "refunded", paid.amount_idr
+            paid.status, paid.refunded_idr = AttemptStatus.REFUNDED, paid.amount_idr
     order = orders.find_order(order.id, lock=True)
-    orders.set_payment_status(order.id, "refunded")
+    orders.set_payment_status(order.id, PaymentStatus.REFUNDED)
     db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status.in_(("paid", "preparing", "ready")))
-        .values(status="cancelled", cancelled_at=utcnow(), cancel_reason=reason, refunded_idr=order.total_idr)
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_((OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY)))
+        .values(status=OrderStatus.CANCELLED, cancelled_at=utcnow(), cancel_reason=reason, refunded_idr=order.total_idr)
     )
     orders.release_stock(order.id, order.store_id, order.items)
     db.session.commit()

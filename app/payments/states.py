@@ -14,39 +14,44 @@ still becomes paid if the status API says the customer paid it after all;
 its order stays closed and the payment is flagged for a refund.
 """
 
-OPEN = ("creating", "pending", "challenge")
+from app.payments.models import AttemptStatus as A
+
+# Not yet answered by Midtrans: what our own expiry and cancellation close.
+UNANSWERED = (A.CREATING, A.PENDING)
+OPEN = (*UNANSWERED, A.CHALLENGE)
 
 # new status -> the statuses it may replace
 ALLOWED_FROM = {
-    "pending": ("creating",),
-    "challenge": ("creating", "pending"),
-    "paid": ("creating", "pending", "challenge", "expired", "cancelled"),
-    "failed": ("creating", "pending", "challenge", "paid"),
-    "expired": ("creating", "pending", "challenge"),
-    "cancelled": ("creating", "pending", "challenge", "paid"),
-    "partially_refunded": ("paid", "partially_refunded"),
-    "refunded": ("paid", "partially_refunded"),
+    A.PENDING: (A.CREATING,),
+    A.CHALLENGE: (A.CREATING, A.PENDING),
+    A.PAID: (A.CREATING, A.PENDING, A.CHALLENGE, A.EXPIRED, A.CANCELLED),
+    A.FAILED: (A.CREATING, A.PENDING, A.CHALLENGE, A.PAID),
+    A.EXPIRED: (A.CREATING, A.PENDING, A.CHALLENGE),
+    A.CANCELLED: (A.CREATING, A.PENDING, A.CHALLENGE, A.PAID),
+    A.PARTIALLY_REFUNDED: (A.PAID, A.PARTIALLY_REFUNDED),
+    A.REFUNDED: (A.PAID, A.PARTIALLY_REFUNDED),
 }
 
 
 def attempt_status(transaction_status, fraud_status):
     """The attempt status for a Midtrans transaction_status / fraud_status, or None if it means nothing new."""
+    # The literals on the left are Midtrans's vocabulary (MIDTRANS.md), not ours.
     if transaction_status == "settlement":
-        return "paid"
+        return A.PAID
     if transaction_status == "capture":
-        return "challenge" if fraud_status == "challenge" else "failed" if fraud_status == "deny" else "paid"
+        return A.CHALLENGE if fraud_status == "challenge" else A.FAILED if fraud_status == "deny" else A.PAID
     if transaction_status in ("pending", "authorize"):
-        return "pending"
+        return A.PENDING
     if transaction_status in ("deny", "failure"):
-        return "failed"
+        return A.FAILED
     if transaction_status == "cancel":
-        return "cancelled"
+        return A.CANCELLED
     if transaction_status == "expire":
-        return "expired"
+        return A.EXPIRED
     if transaction_status in ("refund", "chargeback"):
-        return "refunded"
+        return A.REFUNDED
     if transaction_status in ("partial_refund", "partial_chargeback"):
-        return "partially_refunded"
+        return A.PARTIALLY_REFUNDED
     return None
 
 

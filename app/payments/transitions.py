@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import utcnow
 from app.orders import services as orders
-from app.orders.models import Order
+from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments import states
-from app.payments.models import PaymentAttempt, PaymentEvent
+from app.payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,15 @@ def apply_state(attempt_id, state, source):
     new = states.attempt_status(state.transaction_status, state.fraud_status)
     current = attempt.status
 
-    if new in ("paid", "challenge") and state.amount_idr != attempt.amount_idr:
+    if new in (AttemptStatus.PAID, AttemptStatus.CHALLENGE) and state.amount_idr != attempt.amount_idr:
         record_event(attempt, "amount_mismatch", state.amount_idr,
                f"Midtrans says {state.gross_amount}, the attempt is for {attempt.amount_idr}")
         db.session.commit()
         log.error("payment_amount_mismatch attempt_id=%s", attempt.id)
         return f"ignored: amount {state.gross_amount} does not match {attempt.amount_idr} ({source})"
     refunded = _refunded_amount(state)
-    if new is None or (new == current and not (new == "partially_refunded" and refunded != attempt.refunded_idr)):
+    more_refunded = new == AttemptStatus.PARTIALLY_REFUNDED and refunded != attempt.refunded_idr
+    if new is None or (new == current and not more_refunded):
         db.session.commit()
         return f"attempt {attempt.attempt_no}: no change, still {current} ({source})"
     if new != current and not states.may_move(current, new):
@@ -68,40 +69,40 @@ def apply_state(attempt_id, state, source):
     attempt.updated_at = utcnow()
     order = db.session.get(Order, attempt.order_id)
     outcome = _order_effects(attempt, order, current, new, state, refunded)
-    if is_latest_attempt(attempt) or new == "paid":
-        orders.set_payment_status(order.id, new)
+    if is_latest_attempt(attempt) or new == AttemptStatus.PAID:
+        orders.set_payment_status(order.id, PaymentStatus(new))
     db.session.commit()
     log.info("payment_state_applied attempt_id=%s from=%s to=%s source=%s", attempt.id, current, new, source)
     return f"attempt {attempt.attempt_no}: {current} -> {new}; {outcome} ({source})"
 
 
 def _order_effects(attempt, order, current, new, state, refunded):
-    if new == "paid":
+    if new == AttemptStatus.PAID:
         attempt.paid_at = utcnow()
         outcome = orders.mark_paid(order, attempt.paid_at)
         if outcome.endswith("needs a refund"):
             record_event(attempt, "paid_after_close", attempt.amount_idr, outcome)
         return outcome
-    if new == "challenge":
+    if new == AttemptStatus.CHALLENGE:
         return "held for fraud review"
-    if new in ("refunded", "partially_refunded"):
-        amount = refunded or (attempt.amount_idr if new == "refunded" else 0)
+    if new in (AttemptStatus.REFUNDED, AttemptStatus.PARTIALLY_REFUNDED):
+        amount = refunded or (attempt.amount_idr if new == AttemptStatus.REFUNDED else 0)
         kind = "chargeback" if "chargeback" in (state.transaction_status or "") else "refund"
         record_event(attempt, kind, amount - attempt.refunded_idr, f"Midtrans {state.transaction_status}")
         attempt.refunded_idr = amount
         order.refunded_idr = min(order.total_idr, amount)
         return f"{kind} of {amount} recorded"
-    if current == "paid":
+    if current == AttemptStatus.PAID:
         # Midtrans reversed a settled payment (deny after settlement, or a cancel).
         record_event(attempt, "reversed", attempt.amount_idr, f"Midtrans {state.transaction_status} after payment")
         return "payment reversed after it was paid: review the order"
-    if new == "cancelled":
-        closed = orders.close_unpaid(order, "cancelled", f"payment {state.transaction_status}")
+    if new == AttemptStatus.CANCELLED:
+        closed = orders.close_unpaid(order, OrderStatus.CANCELLED, f"payment {state.transaction_status}")
         return "order closed, stock released" if closed else f"order already {order.status}"
     # A denied or failed payment (a card the bank refused) leaves the order open: the customer may
     # start another attempt, with another method, until the order expires and releases its stock.
-    if new == "expired" and order.status == "pending" and order.expires_at <= utcnow():
-        closed = orders.close_unpaid(order, "expired", "payment expired")
+    if new == AttemptStatus.EXPIRED and order.status == OrderStatus.PENDING and order.expires_at <= utcnow():
+        closed = orders.close_unpaid(order, OrderStatus.EXPIRED, "payment expired")
         return "order expired, stock released" if closed else f"order already {order.status}"
     return "the customer may try to pay again"
 

@@ -24,10 +24,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.orders.models import Order, OrderItem
+from app.orders.models import Order, OrderItem, OrderStatus
 from app.payments.models import PaymentAttempt, PaymentEvent
 from app.sales.models import Refund, RefundItem, Sale, SaleItem, SalePayment
+from app.reports.models import Channel
 from app.sales.pricing import share_out
+from app.sales.statuses import SaleStatus, Tender
 
 SALES_FIELDS = ("sales_count", "items_sold", "gross_idr", "discount_idr", "service_charge_idr", "tax_idr",
                 "net_idr", "refunds_idr")
@@ -67,7 +69,7 @@ def compute_day(store_id, day, until=None):
     start, end = utc_bounds(day)
     if until is not None:
         end = min(end, until)
-    figures = DayFigures(sales={"pos": _blank(), "online": _blank()})
+    figures = DayFigures(sales={Channel.POS: _blank(), Channel.ONLINE: _blank()})
     _pos_sales(figures, store_id, day, end)
     _pos_refunds(figures, store_id, start, end)
     _online(figures, store_id, start, end)
@@ -75,7 +77,7 @@ def compute_day(store_id, day, until=None):
 
 
 def _kept_sales(store_id, day, end):
-    return (Sale.store_id == store_id, Sale.business_date == day, Sale.status != "voided", Sale.created_at < end)
+    return (Sale.store_id == store_id, Sale.business_date == day, Sale.status != SaleStatus.VOIDED, Sale.created_at < end)
 
 
 def _pos_sales(figures, store_id, day, end):
@@ -85,7 +87,7 @@ def _pos_sales(figures, store_id, day, end):
                func.coalesce(func.sum(Sale.service_charge_idr), 0), func.coalesce(func.sum(Sale.tax_idr), 0),
                func.coalesce(func.sum(Sale.total_idr), 0), func.coalesce(func.sum(Sale.change_idr), 0)).where(*kept)
     ).one()
-    pos = figures.sales["pos"]
+    pos = figures.sales[Channel.POS]
     pos["sales_count"], pos["gross_idr"], pos["discount_idr"] = row[0], int(row[1]), int(row[2])
     pos["service_charge_idr"], pos["tax_idr"], pos["net_idr"] = int(row[3]), int(row[4]), int(row[5])
     change_given = int(row[6])
@@ -101,7 +103,7 @@ def _pos_sales(figures, store_id, day, end):
         select(SalePayment.method, func.count(), func.sum(SalePayment.amount_idr))
         .join(Sale, Sale.id == SalePayment.sale_id).where(*kept).group_by(SalePayment.method)
     ):
-        _add(figures.tenders, method, int(amount) - (change_given if method == "cash" else 0), int(count))
+        _add(figures.tenders, method, int(amount) - (change_given if method == Tender.CASH else 0), int(count))
 
     for cashier_id, count, net in db.session.execute(
         select(Sale.cashier_id, func.count(), func.sum(Sale.total_idr)).where(*kept).group_by(Sale.cashier_id)
@@ -114,7 +116,7 @@ def _pos_refunds(figures, store_id, start, end):
     for method, amount in db.session.execute(
         select(Refund.method, func.sum(Refund.amount_idr)).where(*in_day).group_by(Refund.method)
     ):
-        figures.sales["pos"]["refunds_idr"] += int(amount)
+        figures.sales[Channel.POS]["refunds_idr"] += int(amount)
         _add(figures.tenders, method, -int(amount), 0)
     for product_id, qty, amount in db.session.execute(
         select(RefundItem.product_id, func.sum(RefundItem.qty), func.sum(RefundItem.amount_idr))
@@ -129,7 +131,7 @@ def _online(figures, store_id, start, end):
         select(func.count(), func.coalesce(func.sum(Order.subtotal_idr), 0), func.coalesce(func.sum(Order.service_charge_idr), 0),
                func.coalesce(func.sum(Order.tax_idr), 0), func.coalesce(func.sum(Order.total_idr), 0)).where(*paid)
     ).one()
-    online = figures.sales["online"]
+    online = figures.sales[Channel.ONLINE]
     online["sales_count"], online["gross_idr"] = row[0], int(row[1])
     online["service_charge_idr"], online["tax_idr"], online["net_idr"] = int(row[2]), int(row[3]), int(row[4])
 
@@ -157,7 +159,7 @@ def _online(figures, store_id, start, end):
         _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(amount or 0), 0)
 
     # Paid orders cancelled (and refunded) that day give their units back.
-    for product_id, qty, revenue in _order_lines(Order.store_id == store_id, Order.status == "cancelled",
+    for product_id, qty, revenue in _order_lines(Order.store_id == store_id, Order.status == OrderStatus.CANCELLED,
                                                  Order.paid_at.is_not(None), Order.cancelled_at >= start,
                                                  Order.cancelled_at < end):
         _add(figures.products, product_id, -qty, -revenue)

@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import String, and_, literal, select, update
 
 from app import task_names
 from app.catalog.models import Product
@@ -29,9 +29,10 @@ from app.orders.models import Order, OrderItem
 from app.reports import services
 from app.reports.cells import safe_row
 from app.reports.daily import utc_bounds
-from app.reports.models import ReportExport
+from app.reports.models import Channel, ExportStatus, ReportExport
 from app.sales.models import Sale, SaleItem
 from app.sales.pricing import share_out
+from app.sales.statuses import SaleStatus
 from app.tasking import enqueue_after_commit
 from app.users.models import User
 
@@ -42,7 +43,7 @@ BATCH = 1000
 def request_export(store_id, user_id, report, file_format, date_from, date_to):
     services.check_range(date_from, date_to)
     export = ReportExport(store_id=store_id, requested_by_id=user_id, report=report, format=file_format,
-                          date_from=date_from, date_to=date_to, status="pending", created_at=utcnow())
+                          date_from=date_from, date_to=date_to, status=ExportStatus.PENDING, created_at=utcnow())
     db.session.add(export)
     db.session.flush()
     enqueue_after_commit(db.session, task_names.RUN_EXPORT, export.id)
@@ -64,9 +65,9 @@ def export_path(export):
 
 def downloadable(export_id, user_id):
     export = get_export(export_id, user_id)
-    if export.status == "expired":
+    if export.status == ExportStatus.EXPIRED:
         raise Gone("The file has been cleaned up; request the export again.")
-    if export.status != "done":
+    if export.status != ExportStatus.DONE:
         raise Conflict(f"The export is {export.status}; it can be downloaded once it is done.")
     path = export_path(export)
     if not path.exists():
@@ -80,8 +81,9 @@ def downloadable(export_id, user_id):
 def run_export(export_id):
     """Write the export's file once; a second run of a finished export changes nothing."""
     claimed = db.session.execute(
-        update(ReportExport).where(ReportExport.id == export_id, ReportExport.status.in_(("pending", "running")))
-        .values(status="running")
+        update(ReportExport)
+        .where(ReportExport.id == export_id, ReportExport.status.in_((ExportStatus.PENDING, ExportStatus.RUNNING)))
+        .values(status=ExportStatus.RUNNING)
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -96,7 +98,7 @@ def run_export(export_id):
     os.replace(partial, directory / name)
     db.session.execute(
         update(ReportExport).where(ReportExport.id == export_id)
-        .values(status="done", row_count=count, file_name=name, size_bytes=(directory / name).stat().st_size,
+        .values(status=ExportStatus.DONE, row_count=count, file_name=name, size_bytes=(directory / name).stat().st_size,
                 finished_at=utcnow())
     )
     db.session.commit()
@@ -107,8 +109,8 @@ def run_export(export_id):
 def mark_failed(export_id, reason):
     db.session.rollback()
     db.session.execute(
-        update(ReportExport).where(ReportExport.id == export_id, ReportExport.status != "done")
-        .values(status="failed", error=reason[:2000], finished_at=utcnow())
+        update(ReportExport).where(ReportExport.id == export_id, ReportExport.status != ExportStatus.DONE)
+        .values(status=ExportStatus.FAILED, error=reason[:2000], finished_at=utcnow())
     )
     db.session.commit()
 
@@ -169,7 +171,7 @@ def _sales_detail(export):
               "discount_idr", "service_charge_idr", "tax_idr", "total_idr", "paid_idr", "change_idr", "refunded_idr"]
     start, end = _range(export)
     pos = (
-        select(literal("pos"), Sale.number, Sale.business_date, Sale.created_at, Sale.status, User.username,
+        select(literal(Channel.POS, String), Sale.number, Sale.business_date, Sale.created_at, Sale.status, User.username,
                Sale.subtotal_idr, Sale.discount_idr, Sale.service_charge_idr, Sale.tax_idr, Sale.total_idr,
                Sale.paid_idr, Sale.change_idr, Sale.refunded_idr)
         .join(User, User.id == Sale.cashier_id)
@@ -177,7 +179,7 @@ def _sales_detail(export):
         .order_by(Sale.id)
     )
     online = (
-        select(literal("online"), Order.id, Order.paid_at, Order.paid_at, Order.status, literal(None),
+        select(literal(Channel.ONLINE, String), Order.id, Order.paid_at, Order.paid_at, Order.status, literal(None),
                Order.subtotal_idr, literal(0), Order.service_charge_idr, Order.tax_idr, Order.total_idr,
                Order.total_idr, literal(0), Order.refunded_idr)
         .where(Order.store_id == export.store_id, Order.paid_at >= start, Order.paid_at < end)
@@ -197,15 +199,15 @@ def _items_sold(export):
               "total_share_idr", "refunded_qty"]
     start, end = _range(export)
     pos = (
-        select(literal("pos"), Sale.number, Sale.business_date, SaleItem.sku, SaleItem.name, SaleItem.qty,
+        select(literal(Channel.POS, String), Sale.number, Sale.business_date, SaleItem.sku, SaleItem.name, SaleItem.qty,
                SaleItem.unit_price_idr, SaleItem.line_discount_idr, SaleItem.total_share_idr, SaleItem.refunded_qty)
         .join(Sale, Sale.id == SaleItem.sale_id)
         .where(Sale.store_id == export.store_id, Sale.business_date.between(export.date_from, export.date_to),
-               Sale.status != "voided")
+               Sale.status != SaleStatus.VOIDED)
         .order_by(SaleItem.id)
     )
     online = (
-        select(literal("online"), Order.id, Order.paid_at, OrderItem.sku, OrderItem.name, OrderItem.qty,
+        select(literal(Channel.ONLINE, String), Order.id, Order.paid_at, OrderItem.sku, OrderItem.name, OrderItem.qty,
                OrderItem.unit_price_idr, literal(0), OrderItem.line_total_idr, literal(0), Order.total_idr)
         .join(Order, Order.id == OrderItem.order_id)
         .where(Order.store_id == export.store_id, Order.paid_at >= start, Order.paid_at < end)
@@ -271,11 +273,11 @@ def clean_up_old_files():
     """Delete export files past their retention; their rows say `expired`. Returns how many."""
     cutoff = utcnow() - timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
     old = db.session.scalars(
-        select(ReportExport).where(ReportExport.status == "done", ReportExport.finished_at < cutoff)).all()
+        select(ReportExport).where(ReportExport.status == ExportStatus.DONE, ReportExport.finished_at < cutoff)).all()
     for export in old:
         path = export_path(export)
         if path.exists():
             path.unlink()
-        export.status = "expired"
+        export.status = ExportStatus.EXPIRED
     db.session.commit()
     return len(old)

@@ -7,6 +7,7 @@ everything else (today, or a day not built yet) from the raw rows.
 """
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,9 +15,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models import NO_ID_REUSE, UTCDateTime, one_of, utcnow
 
-CHANNELS = ("pos", "online")
-EXPORT_REPORTS = ("sales_detail", "items_sold", "stock_movements", "best_sellers")
-EXPORT_STATUSES = ("pending", "running", "done", "failed", "expired")
+
+class Channel(StrEnum):
+    """Where a sale was made: at the till or through the online menu."""
+
+    POS = "pos"
+    ONLINE = "online"
+
+
+class ExportReport(StrEnum):
+    SALES_DETAIL = "sales_detail"
+    ITEMS_SOLD = "items_sold"
+    STOCK_MOVEMENTS = "stock_movements"
+    BEST_SELLERS = "best_sellers"
+
+
+class ExportStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+CHANNELS = tuple(Channel)
+EXPORT_REPORTS = tuple(ExportReport)
+EXPORT_STATUSES = tuple(ExportStatus)
 
 
 class SummaryDay(db.Model):
@@ -94,7 +118,7 @@ class ReportExport(db.Model):
     format: Mapped[str] = mapped_column(String(8))
     date_from: Mapped[date] = mapped_column(Date)
     date_to: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.PENDING)
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     file_name: Mapped[str | None] = mapped_column(String(255))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.fields import INT_ID_MAX
-from app.reports.models import EXPORT_REPORTS, EXPORT_STATUSES
+from app.reports.models import ExportReport, ExportStatus
 
 _SALES_DESCRIPTION = {
     "gross_idr": "Before discounts (prices x quantities).",
@@ -113,7 +113,7 @@ class Dashboard(Schema):
 
 
 class ExportIn(Schema):
-    report = fields.Str(required=True, validate=validate.OneOf(EXPORT_REPORTS))
+    report = fields.Str(required=True, validate=validate.OneOf(list(ExportReport)))
     format = fields.Str(required=True, validate=validate.OneOf(["csv", "xlsx"]))
     date_from = fields.Date(required=True)
     date_to = fields.Date(required=True)
@@ -125,7 +125,7 @@ class ExportOut(Schema):
     format = fields.Str()
     date_from = fields.Date()
     date_to = fields.Date()
-    status = fields.Str(metadata={"enum": list(EXPORT_STATUSES)})
+    status = fields.Str(metadata={"enum": list(ExportStatus)})
     row_count = fields.Int(allow_none=True)
     size_bytes = fields.Int(allow_none=True)
     error = fields.Str(allow_none=True)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.catalog.models import Product
 from app.domain import Invalid
 from app.extensions import db
-from app.orders.models import Order
+from app.orders.models import Order, OrderStatus
 from app.reports.daily import SALES_FIELDS, compute_day, store_zone, today
 from app.reports.models import DailyCashier, DailyProduct, DailySales, DailyTender, SummaryDay
 from app.sales.models import Sale
@@ -181,9 +181,9 @@ def dashboard(store_id):
     today_figures = compute_day(store_id, day).sales
     then = compute_day(store_id, last_week, until=now - timedelta(days=7)).sales
     today_all, then_all = _with_averages(_combined(today_figures)), _with_averages(_combined(then))
+    still_open = (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY)
     open_orders = dict(db.session.execute(
-        select(Order.status, func.count()).where(Order.store_id == store_id,
-                                                  Order.status.in_(("pending", "paid", "preparing", "ready")))
+        select(Order.status, func.count()).where(Order.store_id == store_id, Order.status.in_(still_open))
         .group_by(Order.status)).all())
     low_stock_count = db.session.scalar(select(func.count()).select_from(low_stock_query(store_id).order_by(None).subquery()))
     last_sales = db.session.scalars(

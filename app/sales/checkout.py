@@ -20,6 +20,7 @@ from app.customers.models import Customer
 from app.domain import Conflict, reject_field
 from app.driver_sql import DriverStatement
 from app.extensions import db
+from app.inventory.models import Reason
 from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes
 from app.models import utcnow
 from app.sales import pricing
@@ -264,7 +265,7 @@ def _take_stock(store_id, sale_id, items, user_id):
         apply_stock_changes(
             store_id=store_id,
             changes=[StockChange(item["product_id"], -item["qty"]) for item in items],
-            reason="sale",
+            reason=Reason.SALE,
             reference=f"sale:{sale_id}",
             user_id=user_id,
         )

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of, utcnow
+from app.sales.statuses import SaleStatus, Tender
 
-TENDERS = ("cash", "card", "qris", "transfer")
-SALE_STATUSES = ("completed", "partially_refunded", "refunded", "voided")
+TENDERS = tuple(Tender)
+SALE_STATUSES = tuple(SaleStatus)
 
 _BIGINT_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -56,7 +57,7 @@ class Sale(db.Model):
     number: Mapped[str] = mapped_column(String(32))
     # The store's local date: what the number, the day's reports and the struk say.
     business_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="completed")
+    status: Mapped[str] = mapped_column(String(20), default=SaleStatus.COMPLETED)
     cashier_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     subtotal_idr: Mapped[int] = mapped_column(BigInteger)

@@ -23,6 +23,8 @@ Rates are basis points: 1100 = 11 %.
 
 from dataclasses import dataclass, field
 
+from app.sales import statuses
+
 BP = 10_000
 
 
@@ -167,7 +169,7 @@ def settle(total_idr, tenders):
     exceed the total.
     """
     paid = sum(tender.amount_idr for tender in tenders)
-    non_cash = sum(tender.amount_idr for tender in tenders if tender.method != "cash")
+    non_cash = sum(tender.amount_idr for tender in tenders if tender.method != statuses.Tender.CASH)
     if paid < total_idr:
         raise PricingError(f"The payments ({paid}) are {total_idr - paid} short of the total ({total_idr}).",
                            ("payments",))

@@ -19,9 +19,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from app.sales.statuses import SaleStatus, Tender
+
 COLUMNS = {58: 32, 80: 48}  # paper width in mm -> characters per line
 FORMATS = ("text", "html", "pdf")
-TENDER_LABELS = {"cash": "Tunai", "card": "Kartu", "qris": "QRIS", "transfer": "Transfer"}
+TENDER_LABELS = {Tender.CASH: "Tunai", Tender.CARD: "Kartu", Tender.QRIS: "QRIS", Tender.TRANSFER: "Transfer"}
 COPY_MARKER = "*** SALINAN / COPY ***"
 VOID_BANNER = "*** VOID / DIBATALKAN ***"
 DEFAULT_FOOTER = "Terima kasih"
@@ -113,7 +115,7 @@ def _header(sale, store, width, is_copy):
 
 
 def _void_banner(sale, width):
-    if sale.status != "voided":
+    if sale.status != SaleStatus.VOIDED:
         return []
     rows = _rows(centered(VOID_BANNER, width), strong=True)
     if sale.void_reason:

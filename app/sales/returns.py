@@ -10,12 +10,14 @@ from app.auth.approvals import verify_approval
 from app.customers.models import Customer
 from app.domain import Conflict, NotFound, reject_field
 from app.extensions import db
+from app.inventory.models import Reason
 from app.inventory.services import StockChange, apply_stock_changes
 from app.models import utcnow
 from app.sales import pricing
 from app.sales.lookup import get_sale
 from app.sales.models import Refund, RefundItem, Sale
 from app.sales.numbering import business_date
+from app.sales.statuses import SaleStatus
 from app.users.models import CASHIER
 
 
@@ -35,13 +37,13 @@ def _lock_sale(store_id, sale_id, user, approval, action):
 def void_sale(store_id, sale_id, user, reason, approval=None):
     """Cancel today's sale: stock comes back once, the customer's totals are undone."""
     sale, approver_id = _lock_sale(store_id, sale_id, user, approval, "void a sale")
-    if sale.status == "voided":
+    if sale.status == SaleStatus.VOIDED:
         raise Conflict(f"Sale {sale.number} is already voided.")
-    if sale.status != "completed":
+    if sale.status != SaleStatus.COMPLETED:
         raise Conflict(f"Sale {sale.number} has refunds; refund the remaining lines instead of voiding.")
     if sale.business_date != business_date():
         raise Conflict(f"Only today's sales can be voided; refund sale {sale.number} instead.")
-    sale.status = "voided"
+    sale.status = SaleStatus.VOIDED
     sale.voided_at = utcnow()
     sale.voided_by_id = user.id
     sale.void_approved_by_id = approver_id
@@ -49,7 +51,7 @@ def void_sale(store_id, sale_id, user, reason, approval=None):
     apply_stock_changes(
         store_id=store_id,
         changes=[StockChange(item.product_id, item.qty) for item in sale.items],
-        reason="void",
+        reason=Reason.VOID,
         reference=f"sale:{sale.id}",
         user_id=user.id,
     )
@@ -70,7 +72,7 @@ def _undo_purchase(customer_id, amount_idr, count):
 def refund_sale(store_id, sale_id, user, data):
     """Give back some or all units of some lines; never more than was sold."""
     sale, approver_id = _lock_sale(store_id, sale_id, user, data.get("approval"), "refund a sale")
-    if sale.status == "voided":
+    if sale.status == SaleStatus.VOIDED:
         raise Conflict(f"Sale {sale.number} is voided; nothing to refund.")
     items = {item.id: item for item in sale.items}
     wanted = {}
@@ -99,7 +101,7 @@ def refund_sale(store_id, sale_id, user, data):
         apply_stock_changes(
             store_id=store_id,
             changes=[StockChange(line.product_id, line.qty) for line in refund.items],
-            reason="refund",
+            reason=Reason.REFUND,
             reference=f"refund:{refund.id}",
             user_id=user.id,
         )

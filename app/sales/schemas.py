@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.fields import BIGINT_ID_MAX, INT_ID_MAX, MAX_IDR, Flag, Percent, Rupiah, Text, Trimmed
-from app.sales.models import SALE_STATUSES, TENDERS
+from app.sales.statuses import SaleStatus, Tender
 
 
 def IntId(**kwargs):  # noqa: N802
@@ -32,7 +32,7 @@ class CheckoutItemIn(DiscountMixin):
 
 
 class PaymentIn(Schema):
-    method = fields.Str(required=True, validate=validate.OneOf(TENDERS))
+    method = fields.Str(required=True, validate=validate.OneOf(list(Tender)))
     amount_idr = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_IDR))
     reference = Trimmed(allow_none=True, validate=validate.Length(max=64))
 
@@ -84,7 +84,7 @@ class SaleOut(Schema):
     id = fields.Int()
     number = fields.Str()
     business_date = fields.Date()
-    status = fields.Str(metadata={"enum": list(SALE_STATUSES)})
+    status = fields.Str(metadata={"enum": list(SaleStatus)})
     cashier = fields.Nested(PersonOut)
     customer = fields.Nested(CustomerBrief, allow_none=True)
     subtotal_idr = fields.Int()
@@ -113,8 +113,8 @@ class SaleQuery(Schema):
     date_to = fields.Date()
     cashier_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
     customer_id = fields.Int(validate=validate.Range(min=1, max=INT_ID_MAX))
-    status = fields.Str(validate=validate.OneOf(SALE_STATUSES))
-    method = fields.Str(validate=validate.OneOf(TENDERS), metadata={"description": "Sales paid (partly) with this tender."})
+    status = fields.Str(validate=validate.OneOf(list(SaleStatus)))
+    method = fields.Str(validate=validate.OneOf(list(Tender)), metadata={"description": "Sales paid (partly) with this tender."})
     number = Text(validate=validate.Length(max=32))
 
     @validates_schema
@@ -136,7 +136,8 @@ class RefundLineIn(Schema):
 class RefundIn(Schema):
     items = fields.List(fields.Nested(RefundLineIn), required=True, validate=validate.Length(min=1, max=200))
     reason = Trimmed(required=True, validate=validate.Length(max=255))
-    method = fields.Str(load_default="cash", validate=validate.OneOf(TENDERS), metadata={"description": "How the money goes back."})
+    method = fields.Str(load_default=Tender.CASH, validate=validate.OneOf(list(Tender)),
+                        metadata={"description": "How the money goes back."})
     restock = Flag(load_default=True, metadata={"description": "Return the units to stock (false for damaged goods)."})
     approval = fields.Nested(ApprovalIn)
 

@@ -1,22 +1,30 @@
 """Staff accounts."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime
+from app.models import NO_ID_REUSE, TimestampMixin, UTCDateTime, one_of
 
-ADMIN = "admin"
-SUPERVISOR = "supervisor"
-CASHIER = "cashier"
-ROLES = (ADMIN, SUPERVISOR, CASHIER)
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    CASHIER = "cashier"
+
+
+ADMIN = Role.ADMIN
+SUPERVISOR = Role.SUPERVISOR
+CASHIER = Role.CASHIER
+ROLES = tuple(Role)
 
 
 class User(TimestampMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'supervisor', 'cashier')", name="role_known"), NO_ID_REUSE)
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role_known"), NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.fields import Flag, PatchSchema, Text
-from app.users.models import ROLES
+from app.users.models import Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # The length is checked here for the OpenAPI document; the service checks it
@@ -31,7 +31,7 @@ class UserOut(Schema):
     id = fields.Int(dump_only=True)
     username = fields.Str()
     full_name = fields.Str()
-    role = fields.Str(metadata={"enum": list(ROLES)})
+    role = fields.Str(metadata={"enum": list(Role)})
     store_id = fields.Int()
     is_active = fields.Bool()
     last_login_at = fields.DateTime(allow_none=True)
@@ -50,13 +50,13 @@ class UserCreate(Schema):
     username = Text(required=True, validate=validate_username,
                 metadata={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{1,63}\s*$"})
     full_name = Text(required=True, validate=[validate.Length(min=1, max=120), _not_blank], metadata=NOT_BLANK)
-    role = fields.Str(required=True, validate=validate.OneOf(ROLES))
+    role = fields.Str(required=True, validate=validate.OneOf(list(Role)))
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
 class UserUpdate(PatchSchema):
     full_name = Text(validate=validate.Length(min=1, max=120), metadata=NOT_BLANK)
-    role = fields.Str(validate=validate.OneOf(ROLES))
+    role = fields.Str(validate=validate.OneOf(list(Role)))
     is_active = Flag()
 
     @validates("full_name")
@@ -67,7 +67,7 @@ class UserUpdate(PatchSchema):
 
 class UserQuery(Schema):
     q = Text(validate=validate.Length(max=64), metadata={"description": "Part of the username or full name."})
-    role = fields.Str(validate=validate.OneOf(ROLES))
+    role = fields.Str(validate=validate.OneOf(list(Role)))
     is_active = fields.Bool()
 
 
