@@ -9,7 +9,7 @@ transaction (the session's commit or rollback ends it), rows as plain
 tuples. Errors are raised as SQLAlchemy's own exception classes
 (IntegrityError, DataError, OperationalError, ...), so the error handlers
 and the callers' `except` clauses see what they would have seen, and on a
-dropped connection the pool is invalidated as SQLAlchemy would do.
+dropped connection the pool is replaced, as SQLAlchemy does on a disconnect.
 
 On other databases (SQLite for a first look) the statement runs on the
 session's connection through SQLAlchemy: the `portable` Core statement if
@@ -58,11 +58,13 @@ class DriverStatement:
         except psycopg.Error as error:
             invalidated = connection.dialect.is_disconnect(error, driver_connection, None)
             if invalidated:
-                # As SQLAlchemy does on a disconnect: every connection opened before
-                # now is replaced at its next checkout (the server restarted), then
-                # this one is dropped.
-                connection.engine.pool._invalidate(connection.connection, error, _checkin=False)
+                # As SQLAlchemy does on a disconnect, through its public API: this
+                # connection is dropped, and the pool is replaced, so no connection
+                # opened before now (the server restarted) is handed out again. With
+                # close=False the old pool's connections are let go, not closed under
+                # requests that still hold one.
                 connection.invalidate(error)
+                connection.engine.dispose(close=False)
             raise DBAPIError.instance(
                 sql, params, error, psycopg.Error, connection_invalidated=invalidated, dialect=connection.dialect
             ) from error
