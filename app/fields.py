@@ -16,6 +16,11 @@ CONTROL_CHARACTERS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Unicode category Cs: half of a UTF-16 pair, which JSON's "\\ud800" escape can carry alone.
 # It is not a character, and UTF-8 (so PostgreSQL) cannot encode it.
 SURROGATES = re.compile(r"[\ud800-\udfff]")
+# The same rules as character classes, for the OpenAPI document's `pattern` (Python's re
+# semantics, which jsonschema and schemathesis use; `\s` is what str.strip() removes).
+# In a multi-line text a carriage return is read as a line feed, so it is allowed too.
+_BANNED = r"\x00-\x1f\x7f-\x9f"
+_BANNED_BUT_LINES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 
 
 class Text(fields.String):
@@ -33,9 +38,23 @@ class Text(fields.String):
     def __init__(self, *args, multiline=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.multiline = multiline
+        # The document states the rule, so a generated client (or a fuzzer) sends what is accepted.
+        if "pattern" not in self.metadata and not any(isinstance(rule, validate.Regexp) for rule in self.validators):
+            self.metadata = {**self.metadata, "pattern": self._pattern()}
+
+    def _banned(self):
+        return _BANNED_BUT_LINES if self.multiline else _BANNED
+
+    def _pattern(self):
+        return rf"^[^{self._banned()}]*$"
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        # The document's maxLength is of the text as sent: white space that a subclass trims
+        # does not make a longer text acceptable.
+        for rule in self.validators:
+            if isinstance(rule, validate.Length) and rule.max is not None and len(text) > rule.max:
+                raise ValidationError(rule.message_max.format(input=text, min=rule.min, max=rule.max))
         if self.multiline:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = self._tidy(text)
@@ -60,11 +79,15 @@ class Trimmed(Text):
     """
 
     def __init__(self, *args, allow_blank=False, **kwargs):
+        self.allow_blank = allow_blank  # read by _pattern, which Text.__init__ calls
         super().__init__(*args, **kwargs)
-        self.allow_blank = allow_blank
-        if not allow_blank and not any(isinstance(rule, validate.Regexp) for rule in self.validators):
-            # What the document says of "not blank": something besides white space.
-            self.metadata = {"pattern": r"\S", **self.metadata}
+
+    def _pattern(self):
+        # White space at either end is trimmed; what remains has none of the banned characters
+        # and, unless blank is allowed, something besides white space.
+        banned = self._banned()
+        core = rf"[^\s{banned}](?:[^{banned}]*[^\s{banned}])?"
+        return rf"^\s*(?:{core})?\s*$" if self.allow_blank else rf"^\s*{core}\s*$"
 
     def _tidy(self, text):
         text = text.strip()

@@ -84,6 +84,9 @@ class Phone(Text):
     def deserialize(self, value, *args, **kwargs):
         return super().deserialize(_blank_is_none(value), *args, **kwargs)
 
+    def _tidy(self, text):
+        return text.strip()  # as the pattern says: white space around the number is dropped
+
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             return normalize_phone(super()._deserialize(value, attr, data, **kwargs))

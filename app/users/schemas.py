@@ -2,10 +2,10 @@
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from app.fields import Flag, PatchSchema, Text
+from app.fields import Flag, PatchSchema, Text, Trimmed
 from app.users.models import Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -17,14 +17,6 @@ PASSWORD_LENGTH = validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENG
 def validate_username(value):
     if not USERNAME_PATTERN.match(value.strip().lower()):
         raise ValidationError("2 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.")
-
-
-NOT_BLANK = {"pattern": r"\S"}
-
-
-def _not_blank(value):
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
 
 
 class UserOut(Schema):
@@ -47,22 +39,17 @@ class UserSummary(Schema):
 
 
 class UserCreate(Schema):
-    username = Text(required=True, validate=validate_username,
-                metadata={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{1,63}\s*$"})
-    full_name = Text(required=True, validate=[validate.Length(min=1, max=120), _not_blank], metadata=NOT_BLANK)
+    username = Trimmed(required=True, validate=validate_username,
+                       metadata={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{1,63}\s*$"})
+    full_name = Trimmed(required=True, validate=validate.Length(max=120))
     role = fields.Str(required=True, validate=validate.OneOf(list(Role)))
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
 class UserUpdate(PatchSchema):
-    full_name = Text(validate=validate.Length(min=1, max=120), metadata=NOT_BLANK)
+    full_name = Trimmed(validate=validate.Length(max=120))
     role = fields.Str(validate=validate.OneOf(list(Role)))
     is_active = Flag()
-
-    @validates("full_name")
-    def _not_blank(self, value, **kwargs):
-        if not value.strip():
-            raise ValidationError("Must not be blank.")
 
 
 class UserQuery(Schema):

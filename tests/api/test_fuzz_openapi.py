@@ -140,13 +140,22 @@ BUSINESS_RULES = [re.compile(pattern) for pattern in (
 )]
 
 
+# A new password's strength (NIST SP 800-63B: a list of known-bad passwords and zxcvbn's estimate),
+# which JSON Schema cannot state; its errors are the estimator's reasons, in words.
+WEAK_PASSWORD = re.compile(r"^(password|new_password) is too weak: ")
+PASSWORD_FIELDS = {"password", "new_password"}
+
+
 def _broken_business_rules_only(response):
     if response.status_code != 422:
         return False
     try:
-        errors = json.loads(response.content).get("errors") or {}
+        body = json.loads(response.content)
     except ValueError:
         return False
+    errors = body.get("errors") or {}
+    if WEAK_PASSWORD.search(body.get("message", "")) and set(errors.get("json", {})) <= PASSWORD_FIELDS:
+        return True
     messages = list(_leaves(errors))
     return bool(messages) and all(any(rule.search(message) for rule in BUSINESS_RULES) for message in messages)
 

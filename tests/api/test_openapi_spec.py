@@ -5,6 +5,7 @@ Responses are checked against the document's own schemas (OpenAPI 3.0, so
 """
 
 import json
+import re
 import uuid
 
 import pytest
@@ -260,9 +261,11 @@ def test_a_blank_full_name_is_refused_when_creating_a_user(app, client, admin):
 
 def test_the_document_states_the_rules_it_used_to_leave_out(spec):
     schemas = spec["components"]["schemas"]
-    # Names that must not be blank say so (they refuse "" and "   ").
-    assert schemas["CategoryIn"]["properties"]["name"]["pattern"] == r"\S"
-    assert schemas["UserCreate"]["properties"]["full_name"]["pattern"] == r"\S"
+    # Names that must not be blank say so (they refuse "" and "   "), and so do control characters.
+    for name_field in (schemas["CategoryIn"]["properties"]["name"], schemas["UserCreate"]["properties"]["full_name"]):
+        pattern = re.compile(name_field["pattern"])
+        assert pattern.search("Kopi Susu") and pattern.search("  Kopi  ")
+        assert not any(pattern.search(bad) for bad in ("", "   ", "Teh\x0bManis", "a\x00", "\x85"))
     assert "pattern" in schemas["UserCreate"]["properties"]["username"]
     # A discount is an amount or a percent, not both.
     assert schemas["CheckoutIn"]["not"] == {"required": ["discount_idr", "discount_percent"]}
