@@ -7,6 +7,7 @@ Each part is skipped when it is already there.
 """
 
 import random
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -27,7 +28,7 @@ DEMO_USERS = (
 )
 
 # (category, [(sku, name, price_idr, barcode, stock, low-stock threshold)])
-DEMO_CATALOG = (
+DEMO_CATALOG: tuple[tuple[str, list[tuple[str, str, int, str | None, int, int]]], ...] = (
     ("Kopi", [
         ("KOP-001", "Kopi Susu Gula Aren", 18000, "8991001000011", 80, 10),
         ("KOP-002", "Americano", 15000, "8991001000028", 80, 10),
@@ -139,7 +140,7 @@ def _seed_sales(count=12):
     chooser = random.Random(2026)
     for number in range(count):
         lines = chooser.sample(products, k=chooser.randint(1, 3))
-        body = {
+        body: dict[str, Any] = {
             "items": [{"product_id": product.id, "qty": chooser.randint(1, 2)} for product in lines],
             "payments": [{"method": chooser.choice(["cash", "qris", "card"]), "amount_idr": 0}],
             "customer_id": customers[number % len(customers)].id if number % 3 == 0 else None,

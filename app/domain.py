@@ -75,7 +75,7 @@ class Unavailable(DomainError):
 
 def reject_field(message, path):
     """Raise Invalid with the error placed at the request body field it concerns (`path` into the JSON)."""
-    errors = [message]
+    errors: list[str] | dict[str, object] = [message]
     for part in reversed(path):
         errors = {part: errors}
     raise Invalid(message, errors={"json": errors})

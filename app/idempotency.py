@@ -26,11 +26,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
-from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, insert, select
+from sqlalchemy import Integer, Row, String, UniqueConstraint, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -143,6 +143,7 @@ def _claim(scope, key, request_hash):
     record of it; if another transaction holds the lock, the answer is 409.
     """
     params = {"scope": scope, "key": key}
+    existing: _Record | Row[Any] | None
     if db.session.get_bind().dialect.name == "postgresql":
         locked, *record = _LOCK_AND_RECORD.one({**params, "lock_id": _lock_id(scope, key)})
         if not locked:
@@ -236,4 +237,4 @@ def purge_expired():
     """Delete keys past their expiry (the beat schedule runs this)."""
     result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
     db.session.commit()
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult

@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 import re
+from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
@@ -146,11 +147,11 @@ class _Catalog:
     """What the import needs to know about existing products and categories, loaded once."""
 
     def __init__(self, skus, barcodes):
-        self.by_sku = {}
+        self.by_sku: dict[str, Product] = {}
         for start in range(0, len(skus), 1000):
             chunk = skus[start : start + 1000]
             self.by_sku.update((p.sku, p) for p in db.session.scalars(select(Product).where(Product.sku.in_(chunk))))
-        self.barcode_owner = {}
+        self.barcode_owner: dict[str | None, str] = {}
         for start in range(0, len(barcodes), 1000):
             chunk = barcodes[start : start + 1000]
             self.barcode_owner.update(
@@ -197,17 +198,17 @@ def run_import(import_id):
         category_name = values.pop("category", None)
         if "stock" in values:
             values["initial_stock"] = values.pop("stock")
-        errors = {}
+        errors: dict[str, Any] = {}
         try:
             data = schema.load(values)
         except ValidationError as error:
-            errors.update(error.messages)
+            errors.update(error.normalized_messages())
         if category_name:
             # A category named here is created as the API would create it, so it is checked the same way.
             try:
                 category_name = category_schema.load({"name": category_name})["name"]
             except ValidationError as error:
-                errors["category"] = error.messages["name"]
+                errors["category"] = error.normalized_messages()["name"]
         if errors:
             rejections.add(number, values, errors)
             continue

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from flask import current_app
@@ -39,7 +40,7 @@ def check_redis():
 
 # The last worker check per process: the endpoint is public, and without this
 # every call would queue a ping and hold an API worker for up to the timeout.
-_last_worker_check = {"at": float("-inf"), "answer": None}
+_last_worker_check: dict[str, Any] = {"at": float("-inf"), "answer": None}
 
 
 def check_worker():

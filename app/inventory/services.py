@@ -55,7 +55,7 @@ def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=No
     Raises InsufficientStock (the caller must roll back) if any product would
     go below zero.
     """
-    deltas = defaultdict(int)
+    deltas: dict[int, int] = defaultdict(int)
     for change in changes:
         deltas[change.product_id] += change.delta
     deltas = {product_id: delta for product_id, delta in sorted(deltas.items()) if delta != 0}
@@ -126,7 +126,7 @@ def _update_levels_portable(store_id, deltas, now):
     Any database: a CASE per chunk, the rows locked in product order by a
     FOR UPDATE subquery (SQLite has no row locks and serializes writers).
     """
-    balances = {}
+    balances: dict[int, int] = {}
     items = list(deltas.items())
     for start in range(0, len(items), _CHUNK):
         chunk = dict(items[start : start + _CHUNK])

@@ -18,7 +18,7 @@ _CHUNK = 1000
 
 
 def _unknown_products(product_ids):
-    known = set()
+    known: set[int] = set()
     for start in range(0, len(product_ids), _CHUNK):
         chunk = product_ids[start : start + _CHUNK]
         known.update(db.session.scalars(select(Product.id).where(Product.id.in_(chunk))))
@@ -69,12 +69,14 @@ def apply_stock_take(stock_take_id):
         return stock_take
     lines = sorted(stock_take.lines, key=lambda line: line.product_id)
     held = _lock_quantities(stock_take.store_id, [line.product_id for line in lines])
+    changes = []
     for line in lines:
         line.expected = held.get(line.product_id, 0)
-        line.difference = line.counted - line.expected
+        line.difference = difference = line.counted - line.expected
+        changes.append(StockChange(line.product_id, difference))
     apply_stock_changes(
         store_id=stock_take.store_id,
-        changes=[StockChange(line.product_id, line.difference) for line in lines],
+        changes=changes,
         reason="stock_take",
         reference=f"stock_take:{stock_take.id}",
         user_id=stock_take.created_by_id,
@@ -90,7 +92,7 @@ def apply_stock_take(stock_take_id):
 
 def _lock_quantities(store_id, product_ids):
     """Current units of these products, with their rows locked until commit."""
-    held = {}
+    held: dict[int, int] = {}
     for start in range(0, len(product_ids), _CHUNK):
         chunk = product_ids[start : start + _CHUNK]
         held.update(

@@ -9,6 +9,7 @@ update on `stock_reserved` makes it happen once.
 import logging
 import uuid
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -41,7 +42,7 @@ def menu(store_id):
     ).all()
     categories = {c.id: c for c in db.session.scalars(select(Category).order_by(Category.sort_order, Category.name))}
     held = holds.held_by_unpaid_orders(store_id)
-    grouped = {}
+    grouped: dict[int | None, list[dict[str, Any]]] = {}
     for product in products:
         # What an online customer may order now: the counter's share of the stock is not on offer.
         available = holds.orderable_online(product.stock or 0, held.get(product.id, (0, 0))[0])
@@ -56,7 +57,7 @@ def menu(store_id):
                 "is_available": available > 0,
             }
         )
-    ordered = [(cid, c.name) for cid, c in categories.items() if cid in grouped]
+    ordered: list[tuple[int | None, str]] = [(cid, c.name) for cid, c in categories.items() if cid in grouped]
     if None in grouped:
         ordered.append((None, "Lainnya"))
     return {
@@ -87,7 +88,7 @@ def place_order(store_id, data, client_address, claim=None):
     `claim` is the request's Idempotency-Key claim, completed with the order.
     """
     products = _load_products(data["items"])
-    store = db.session.get(Store, store_id)
+    store = db.session.get_one(Store, store_id)
     priced = pricing.price_sale(
         [pricing.LineIn(i["product_id"], products[i["product_id"]].price_idr, i["qty"]) for i in data["items"]],
         pricing.Rates(store.tax_rate_bp, store.tax_inclusive, store.service_charge_bp),
@@ -198,7 +199,7 @@ def orders_query(store_id, status=None, payment_status=None, q=None, date_from=N
 def _move(order_id, from_statuses, **values):
     """Conditionally move an order; True if this call made the change."""
     return bool(
-        db.session.execute(
+        db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
             update(Order)
             .where(Order.id == order_id, Order.status.in_(from_statuses))
             .values(updated_at=utcnow(), **values)
@@ -209,7 +210,7 @@ def _move(order_id, from_statuses, **values):
 
 def release_stock(order_id, store_id, items):
     """Give the order's reserved units back, once, in the caller's transaction."""
-    released = db.session.execute(
+    released = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(Order)
         .where(Order.id == order_id, Order.stock_reserved.is_(True))
         .values(stock_reserved=False)

@@ -96,7 +96,7 @@ def wait_for_token(attempt_id):
     """Poll briefly for the worker to fill in the token; returns the attempt as it then stands."""
     deadline = time.monotonic() + current_app.config["PAYMENT_TOKEN_WAIT_SECONDS"]
     while True:
-        attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
+        attempt = db.session.get_one(PaymentAttempt, attempt_id, populate_existing=True)
         if attempt.status != "creating" or time.monotonic() >= deadline:
             return attempt
         db.session.rollback()  # a fresh snapshot for the next look
@@ -151,7 +151,7 @@ def create_snap_token(attempt_id):
     attempt = db.session.get(PaymentAttempt, attempt_id)
     if attempt is None or attempt.status != "creating":
         return
-    order = db.session.get(Order, attempt.order_id)
+    order = db.session.get_one(Order, attempt.order_id)
     if order.status != "pending" or order.expires_at <= utcnow() + timedelta(seconds=30):
         fail_attempt(attempt_id, f"The order is {order.status if order.status != 'pending' else 'about to expire'}.")
         return
@@ -165,7 +165,7 @@ def create_snap_token(attempt_id):
             reason = "Midtrans already has this attempt (a retried request); a new attempt will be made."
         fail_attempt(attempt_id, reason)
         return
-    moved = db.session.execute(
+    moved = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(PaymentAttempt)
         .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == "creating")
         .values(status="pending", snap_token=token.token, redirect_url=token.redirect_url,
@@ -179,8 +179,8 @@ def create_snap_token(attempt_id):
 
 def fail_attempt(attempt_id, reason):
     db.session.rollback()
-    attempt = db.session.get(PaymentAttempt, attempt_id)
-    moved = db.session.execute(
+    attempt = db.session.get_one(PaymentAttempt, attempt_id)
+    moved = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(PaymentAttempt)
         .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == "creating")
         .values(status="failed", failure_reason=reason[:500], updated_at=utcnow())

@@ -66,7 +66,7 @@ class TransactionState:
 class _TimeoutSession(requests.Session):
     """requests with a timeout on every call: a hung Midtrans must not hang a worker."""
 
-    def request(self, method, url, **kwargs):
+    def request(self, method, url, **kwargs):  # type: ignore[override]  # passes everything on by keyword
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS))
         return super().request(method, url, **kwargs)
 

@@ -42,6 +42,7 @@ def record_notification(raw_body, headers, remote_addr):
     kept for audit in bounded form, and only while senders stay within the
     storage caps (`_within_unverified_caps`), so strangers cannot fill the disk.
     """
+    problem: str | None
     try:
         payload = jsonbody.loads(raw_body)
     except ValueError as error:
@@ -134,7 +135,7 @@ def purge_refused(older_than_days=None, batch=5000):
         ).all()
         if not ids:
             return removed
-        removed += db.session.execute(delete(WebhookLog).where(WebhookLog.id.in_(ids))).rowcount
+        removed += db.session.execute(delete(WebhookLog).where(WebhookLog.id.in_(ids))).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
         db.session.commit()
 
 
@@ -146,7 +147,7 @@ def process_notification(log_id):
     entry.attempts += 1
     db.session.commit()
     outcome = reconcile_midtrans_order(entry.midtrans_order_id, source=f"webhook {log_id}")
-    closed = db.session.execute(
+    closed = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(WebhookLog)
         .where(WebhookLog.id == log_id, WebhookLog.processing_status == "received")
         .values(processing_status="ignored" if outcome.startswith("ignored") else "processed",

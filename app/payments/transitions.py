@@ -66,7 +66,7 @@ def apply_state(attempt_id, state, source):
 
     attempt.status = new
     attempt.updated_at = utcnow()
-    order = db.session.get(Order, attempt.order_id)
+    order = db.session.get_one(Order, attempt.order_id)
     outcome = _order_effects(attempt, order, current, new, state, refunded)
     if is_latest_attempt(attempt) or new == "paid":
         orders.set_payment_status(order.id, new)

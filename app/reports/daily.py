@@ -16,12 +16,13 @@ Definitions, the same for live figures and stored summaries:
   day, less what was refunded that day.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from app.extensions import db
 from app.orders.models import Order, OrderItem
@@ -145,7 +146,7 @@ def _online(figures, store_id, start, end):
     ):
         _add(figures.tenders, f"online_{payment_type or 'unknown'}", int(amount), int(count))
 
-    for payment_type, amount in db.session.execute(
+    for payment_type, refunded in db.session.execute(
         select(PaymentAttempt.payment_type, func.sum(PaymentEvent.amount_idr))
         .join(PaymentAttempt, PaymentAttempt.id == PaymentEvent.attempt_id)
         .join(Order, Order.id == PaymentAttempt.order_id)
@@ -153,8 +154,8 @@ def _online(figures, store_id, start, end):
                PaymentEvent.created_at >= start, PaymentEvent.created_at < end)
         .group_by(PaymentAttempt.payment_type)
     ):
-        online["refunds_idr"] += int(amount or 0)
-        _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(amount or 0), 0)
+        online["refunds_idr"] += int(refunded or 0)
+        _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(refunded or 0), 0)
 
     # Paid orders cancelled (and refunded) that day give their units back.
     for product_id, qty, revenue in _order_lines(Order.store_id == store_id, Order.status == "cancelled",
@@ -169,7 +170,7 @@ def _order_lines(*where):
     An order line stores its price before service charge and tax; its revenue is its share of
     the total, shared out as a sale's lines are, so online and POS revenue mean the same thing.
     """
-    by_order = {}
+    by_order: dict[uuid.UUID, list[Row[uuid.UUID, int, int, int, int]]] = {}
     for line in db.session.execute(
         select(OrderItem.order_id, OrderItem.product_id, OrderItem.qty, OrderItem.line_total_idr, Order.total_idr)
         .join(Order, Order.id == OrderItem.order_id).where(*where).order_by(OrderItem.order_id, OrderItem.id)

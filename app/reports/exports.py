@@ -79,14 +79,14 @@ def downloadable(export_id, user_id):
 
 def run_export(export_id):
     """Write the export's file once; a second run of a finished export changes nothing."""
-    claimed = db.session.execute(
+    claimed = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(ReportExport).where(ReportExport.id == export_id, ReportExport.status.in_(("pending", "running")))
         .values(status="running")
     ).rowcount
     db.session.commit()
     if not claimed:
         return None
-    export = db.session.get(ReportExport, export_id)
+    export = db.session.get_one(ReportExport, export_id)
     header, rows = REPORTS[export.report](export)
     directory = Path(current_app.config["EXPORT_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
@@ -216,8 +216,8 @@ def _items_sold(export):
         yield from _stream(pos)
         # An order line stores its price before service and tax: its share of the order's total is
         # shared out as a sale's lines are (and as the reports count it).
-        for _, lines in groupby(_stream(online), key=lambda row: row[1]):
-            lines = list(lines)
+        for _, order_lines in groupby(_stream(online), key=lambda row: row[1]):
+            lines = list(order_lines)
             shares = share_out(lines[0][10], [line[8] for line in lines])
             for row, share in zip(lines, shares):
                 yield (row[0], str(row[1]), row[2].astimezone(services.store_zone()).date(), *row[3:8], share, row[9])

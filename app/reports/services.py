@@ -5,7 +5,8 @@ Every figure comes from `daily.compute_day`, either stored by
 the rupiah.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -74,7 +75,9 @@ def _combined(channels):
 
 def sales_report(store_id, date_from, date_to, group_by="day"):
     check_range(date_from, date_to)
-    per_day, tenders, cashiers = {}, {}, {}
+    per_day: dict[date, dict[str, dict[str, int]]] = {}
+    tenders: dict[str, list[int]] = {}
+    cashiers: dict[int, list[int]] = {}
     for row in db.session.scalars(select(DailySales).where(
             DailySales.store_id == store_id, DailySales.business_date.between(date_from, date_to))):
         per_day.setdefault(row.business_date, {})[row.channel] = {f: getattr(row, f) for f in SALES_FIELDS}
@@ -99,7 +102,8 @@ def sales_report(store_id, date_from, date_to, group_by="day"):
         for cashier_id, (count, net) in figures.cashiers.items():
             _accumulate(cashiers, cashier_id, count, net)
 
-    periods, totals = {}, {"pos": dict.fromkeys(SALES_FIELDS, 0), "online": dict.fromkeys(SALES_FIELDS, 0)}
+    periods: dict[str, dict[str, Any]] = {}
+    totals = {"pos": dict.fromkeys(SALES_FIELDS, 0), "online": dict.fromkeys(SALES_FIELDS, 0)}
     for day in sorted(per_day):
         key, start, end = _period_key(day, group_by)
         period = periods.setdefault(key, {"period": key, "start": max(start, date_from), "end": min(end, date_to),
@@ -143,7 +147,7 @@ def _accumulate(bucket, key, first, second):
 
 def best_sellers(store_id, date_from, date_to, by="qty", category_id=None, limit=20):
     check_range(date_from, date_to)
-    totals = {}
+    totals: dict[int, list[int]] = {}
     for product_id, qty, revenue in db.session.execute(
         select(DailyProduct.product_id, func.sum(DailyProduct.qty), func.sum(DailyProduct.revenue_idr))
         .where(DailyProduct.store_id == store_id, DailyProduct.business_date.between(date_from, date_to))
@@ -159,7 +163,7 @@ def best_sellers(store_id, date_from, date_to, by="qty", category_id=None, limit
     rows = [
         {"product_id": pid, "sku": products[pid].sku, "name": products[pid].name,
          "category_id": products[pid].category_id,
-         "category_name": products[pid].category.name if products[pid].category else None,
+         "category_name": products[pid].category.name if products[pid].category else None,  # type: ignore[union-attr]  # narrowed by the test; mypy does not narrow through an index
          "qty": qty, "revenue_idr": revenue}
         for pid, (qty, revenue) in totals.items()
         if pid in products and (category_id is None or products[pid].category_id == category_id) and (qty or revenue)

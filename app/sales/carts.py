@@ -91,7 +91,7 @@ def replace_cart(store_id, cart_id, data):
 
 
 def delete_cart(store_id, cart_id):
-    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount
+    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
     if not removed:
         raise NotFound(f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
     db.session.commit()

@@ -249,7 +249,7 @@ def _remove_cart(store_id, cart_id, user_id):
     """
     holder = func.coalesce(Cart.resumed_by_id, Cart.created_by_id)
     at_store = (Cart.id == cart_id, Cart.store_id == store_id)
-    removed = db.session.execute(delete(Cart).where(*at_store, holder == user_id)).rowcount
+    removed = db.session.execute(delete(Cart).where(*at_store, holder == user_id)).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
     if not removed:
         held_elsewhere = db.session.scalar(select(func.count()).select_from(Cart).where(*at_store))
         db.session.rollback()

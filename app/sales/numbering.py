@@ -28,7 +28,7 @@ from app.sales.models import Sale, SaleCounter
 log = logging.getLogger(__name__)
 _SEQUENCE_PREFIX = "sale_no_"
 # Sequences this process knows exist, per database.
-_known_sequences = set()
+_known_sequences: set[tuple[str, str]] = set()
 
 
 def business_date(moment=None):

@@ -73,7 +73,7 @@ def refund_sale(store_id, sale_id, user, data):
     if sale.status == "voided":
         raise Conflict(f"Sale {sale.number} is voided; nothing to refund.")
     items = {item.id: item for item in sale.items}
-    wanted = {}
+    wanted: dict[int, int] = {}
     for index, line in enumerate(data["items"]):
         if line["sale_item_id"] not in items:
             reject_field(f"Sale {sale.number} has no line {line['sale_item_id']}.", ("items", index, "sale_item_id"))

@@ -130,5 +130,5 @@ def change_own_password(user, current_password, new_password):
 
 
 def _check_new_password(user, new_password):
-    store = db.session.get(Store, user.store_id)
+    store = db.session.get_one(Store, user.store_id)
     check_new_password(new_password, field="new_password", personal=(user.username, user.full_name, store.name))
