@@ -133,6 +133,7 @@ def _seed_sales(count=12):
     from app.sales.checkout import checkout
 
     cashier = find_by_username("cashier")
+    assert cashier is not None, "the demo's users come first"
     # Only well-stocked products, so the few deliberately low ones stay low for the low-stock list.
     plenty = [sku for _, items in DEMO_CATALOG for sku, _, _, _, stock, _ in items if stock >= 30]
     products = db.session.scalars(select(Product).where(Product.sku.in_(plenty)).order_by(Product.id)).all()

@@ -14,6 +14,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from app import task_names
 from app.catalog.models import Category, Product, ProductImport
@@ -78,7 +79,7 @@ def _check_header(header):
         raise Invalid(f"Columns appear twice: {', '.join(duplicated)}.")
 
 
-def start_import(store_id, user_id, upload):
+def start_import(store_id: int, user_id: int, upload: FileStorage) -> ProductImport:
     raw = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
@@ -109,7 +110,7 @@ def start_import(store_id, user_id, upload):
     return product_import
 
 
-def get_import(import_id):
+def get_import(import_id: int) -> ProductImport:
     return get_or_raise(ProductImport, import_id, "product import")
 
 
@@ -178,7 +179,7 @@ class _Rejections:
             self.reported.append({"row": number, "sku": values.get("sku"), "errors": errors})
 
 
-def run_import(import_id):
+def run_import(import_id: int) -> ProductImport | None:
     """Apply a pending import once; running it again changes nothing."""
     product_import = db.session.scalars(
         select(ProductImport).where(ProductImport.id == import_id).with_for_update()
@@ -256,7 +257,7 @@ def run_import(import_id):
     return product_import
 
 
-def mark_failed(import_id, reason):
+def mark_failed(import_id: int, reason: str) -> None:
     db.session.rollback()
     product_import = db.session.get(ProductImport, import_id)
     if product_import is not None and product_import.status == "pending":

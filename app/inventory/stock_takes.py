@@ -1,8 +1,10 @@
 """Stock takes: counted shelves become `stock_take` movements, applied once by a Celery task."""
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 
 from app import task_names
 from app.catalog.models import Product
@@ -17,7 +19,7 @@ log = logging.getLogger(__name__)
 _CHUNK = 1000
 
 
-def _unknown_products(product_ids):
+def _unknown_products(product_ids: Sequence[int]) -> list[int]:
     known: set[int] = set()
     for start in range(0, len(product_ids), _CHUNK):
         chunk = product_ids[start : start + _CHUNK]
@@ -25,7 +27,8 @@ def _unknown_products(product_ids):
     return [product_id for product_id in product_ids if product_id not in known]
 
 
-def create_stock_take(store_id, user_id, counts, note=None):
+def create_stock_take(store_id: int, user_id: int, counts: Sequence[Mapping[str, Any]],
+                      note: str | None = None) -> StockTake:
     unknown = _unknown_products([line["product_id"] for line in counts])
     if unknown:
         raise Invalid(
@@ -44,16 +47,16 @@ def create_stock_take(store_id, user_id, counts, note=None):
     return stock_take
 
 
-def get_stock_take(stock_take_id):
+def get_stock_take(stock_take_id: int) -> StockTake:
     return get_or_raise(StockTake, stock_take_id, "stock take")
 
 
-def stock_takes_query(status=None):
+def stock_takes_query(status: str | None = None) -> Select[StockTake]:
     query = select(StockTake).order_by(StockTake.id.desc())
     return query.where(StockTake.status == status) if status else query
 
 
-def apply_stock_take(stock_take_id):
+def apply_stock_take(stock_take_id: int) -> StockTake | None:
     """Set each counted product's stock to what was counted, once.
 
     The stock take row is locked and its status checked inside the same
@@ -90,7 +93,7 @@ def apply_stock_take(stock_take_id):
     return stock_take
 
 
-def _lock_quantities(store_id, product_ids):
+def _lock_quantities(store_id: int, product_ids: Sequence[int]) -> dict[int, int]:
     """Current units of these products, with their rows locked until commit."""
     held: dict[int, int] = {}
     for start in range(0, len(product_ids), _CHUNK):
@@ -106,7 +109,7 @@ def _lock_quantities(store_id, product_ids):
     return held
 
 
-def mark_failed(stock_take_id, reason):
+def mark_failed(stock_take_id: int, reason: str) -> None:
     db.session.rollback()
     stock_take = db.session.get(StockTake, stock_take_id)
     if stock_take is not None and stock_take.status == "pending":

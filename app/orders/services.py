@@ -8,17 +8,19 @@ update on `stock_reserved` makes it happen once.
 
 import logging
 import uuid
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from app.catalog.models import Category, Product
 from app.customers.models import Customer
 from app.domain import Conflict, Invalid, NotFound
 from app.extensions import db
+from app.idempotency import Claim
 from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes, with_stock
 from app.models import utcnow
 from app.orders import holds
@@ -34,7 +36,7 @@ _order_out = OrderOut()
 # The public menu
 
 
-def menu(store_id):
+def menu(store_id: int) -> dict[str, Any]:
     products = db.session.scalars(
         with_stock(select(Product), store_id)
         .where(Product.is_active.is_(True))
@@ -69,7 +71,7 @@ def menu(store_id):
 # Placing an order
 
 
-def _load_products(items):
+def _load_products(items: Sequence[Mapping[str, Any]]) -> dict[int, Product]:
     ids = [item["product_id"] for item in items]
     products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
     for index, item in enumerate(items):
@@ -80,7 +82,8 @@ def _load_products(items):
     return products
 
 
-def place_order(store_id, data, client_address, claim=None):
+def place_order(store_id: int, data: Mapping[str, Any], client_address: str | None,
+                claim: Claim | None = None) -> Order:
     """Price the order from our own prices, reserve its stock within the online share, and return it.
 
     The stock is held for ORDER_HOLD_MINUTES; starting a payment extends it
@@ -157,7 +160,7 @@ def place_order(store_id, data, client_address, claim=None):
 # Reading
 
 
-def find_order(order_id, lock=False):
+def find_order(order_id: uuid.UUID, lock: bool = False) -> Order:
     query = select(Order).where(Order.id == order_id)
     if lock:
         # A row read earlier in this session must be re-read now that it is locked.
@@ -168,11 +171,12 @@ def find_order(order_id, lock=False):
     return order
 
 
-def order_body(order_id):
+def order_body(order_id: uuid.UUID | str) -> dict[str, Any]:
     return _order_out.dump(find_order(uuid.UUID(str(order_id))))
 
 
-def orders_query(store_id, status=None, payment_status=None, q=None, date_from=None, date_to=None):
+def orders_query(store_id: int, status: str | None = None, payment_status: str | None = None, q: str | None = None,
+                 date_from: date | None = None, date_to: date | None = None) -> Select[Order]:
     query = select(Order).where(Order.store_id == store_id).order_by(Order.created_at.desc())
     if status:
         query = query.where(Order.status == status)
@@ -196,7 +200,7 @@ def orders_query(store_id, status=None, payment_status=None, q=None, date_from=N
 # Status changes
 
 
-def _move(order_id, from_statuses, **values):
+def _move(order_id: uuid.UUID, from_statuses: Sequence[str], **values: Any) -> bool:
     """Conditionally move an order; True if this call made the change."""
     return bool(
         db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
@@ -208,7 +212,7 @@ def _move(order_id, from_statuses, **values):
     )
 
 
-def release_stock(order_id, store_id, items):
+def release_stock(order_id: uuid.UUID, store_id: int, items: Iterable[OrderItem]) -> bool:
     """Give the order's reserved units back, once, in the caller's transaction."""
     released = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(Order)
@@ -226,7 +230,7 @@ def release_stock(order_id, store_id, items):
     return bool(released)
 
 
-def mark_paid(order, paid_at):
+def mark_paid(order: Order, paid_at: datetime) -> str:
     """The order's side of a payment that became paid. Returns what happened, for the log."""
     if _move(order.id, ("pending",), status="paid", payment_status="paid", paid_at=paid_at):
         _record_customer_purchase(order)
@@ -235,7 +239,7 @@ def mark_paid(order, paid_at):
     return f"order already {order.status}; payment needs a refund" if order.status in ("expired", "cancelled", "failed") else f"order already {order.status}"
 
 
-def _record_customer_purchase(order):
+def _record_customer_purchase(order: Order) -> None:
     """Link the paid order to the customer with its phone number (creating one) and count the purchase."""
     customer = db.session.scalars(select(Customer).where(Customer.phone == order.customer_phone)).first()
     if customer is None:
@@ -252,7 +256,7 @@ def _record_customer_purchase(order):
     db.session.execute(update(Order).where(Order.id == order.id).values(customer_id=customer.id))
 
 
-def close_unpaid(order, status, reason):
+def close_unpaid(order: Order, status: str, reason: str) -> bool:
     """pending -> expired | cancelled | failed, giving the stock back. Returns True if this call closed it."""
     if not _move(order.id, ("pending",), status=status, cancelled_at=utcnow(), cancel_reason=reason):
         return False
@@ -260,14 +264,14 @@ def close_unpaid(order, status, reason):
     return True
 
 
-def set_payment_status(order_id, payment_status):
+def set_payment_status(order_id: uuid.UUID, payment_status: str) -> None:
     db.session.execute(
         update(Order).where(Order.id == order_id).values(payment_status=payment_status)
         .execution_options(synchronize_session=False)
     )
 
 
-def advance(order_id, status):
+def advance(order_id: uuid.UUID, status: str) -> Order:
     """A fulfilment step: paid -> preparing -> ready -> completed, one at a time."""
     order = find_order(order_id, lock=True)
     if FULFILMENT.get(order.status) != status:
@@ -280,7 +284,7 @@ def advance(order_id, status):
     return find_order(order_id)
 
 
-def due_for_expiry(store_id=None, limit=500):
+def due_for_expiry(store_id: int | None = None, limit: int = 500) -> Sequence[uuid.UUID]:
     """Pending orders past their time whose payment is not under review."""
     query = select(Order.id).where(Order.status == "pending", Order.expires_at < utcnow(),
                                    Order.payment_status != "challenge")

@@ -18,7 +18,7 @@ Definitions, the same for live figures and stored summaries:
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -43,16 +43,16 @@ class DayFigures:
     products: dict = field(default_factory=dict)   # product_id -> [qty, revenue_idr]
 
 
-def store_zone():
+def store_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["STORE_TIMEZONE"])
 
 
-def today():
+def today() -> date:
     """The store's business day now."""
     return datetime.now(store_zone()).date()
 
 
-def utc_bounds(day):
+def utc_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants where the store's local `day` starts and ends."""
     zone = store_zone()
     start = datetime.combine(day, time.min, zone)
@@ -63,7 +63,7 @@ def _blank():
     return dict.fromkeys(SALES_FIELDS, 0)
 
 
-def compute_day(store_id, day, until=None):
+def compute_day(store_id: int, day: date, until: datetime | None = None) -> DayFigures:
     """The day's figures from the raw rows; `until` (UTC) cuts the day short (the dashboard's "so far")."""
     start, end = utc_bounds(day)
     if until is not None:

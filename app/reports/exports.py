@@ -10,14 +10,16 @@ machines, EXPORT_DIR must be storage the worker and the API share.
 import csv
 import logging
 import os
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, timedelta
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import Select, and_, literal, select, update
 
 from app import task_names
 from app.catalog.models import Product
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 
 
-def request_export(store_id, user_id, report, file_format, date_from, date_to):
+def request_export(store_id: int, user_id: int, report: str, file_format: str, date_from: date,
+                   date_to: date) -> ReportExport:
     services.check_range(date_from, date_to)
     export = ReportExport(store_id=store_id, requested_by_id=user_id, report=report, format=file_format,
                           date_from=date_from, date_to=date_to, status="pending", created_at=utcnow())
@@ -50,7 +53,7 @@ def request_export(store_id, user_id, report, file_format, date_from, date_to):
     return export
 
 
-def get_export(export_id, user_id):
+def get_export(export_id: int, user_id: int) -> ReportExport:
     """The export if this user asked for it; NotFound for anyone else, as if it did not exist."""
     export = db.session.get(ReportExport, export_id)
     if export is None or export.requested_by_id != user_id:
@@ -58,11 +61,12 @@ def get_export(export_id, user_id):
     return export
 
 
-def export_path(export):
+def export_path(export: ReportExport) -> Path:
+    assert export.file_name is not None, "only a done export has a file"
     return Path(current_app.config["EXPORT_DIR"]) / export.file_name
 
 
-def downloadable(export_id, user_id):
+def downloadable(export_id: int, user_id: int) -> tuple[ReportExport, Path]:
     export = get_export(export_id, user_id)
     if export.status == "expired":
         raise Gone("The file has been cleaned up; request the export again.")
@@ -77,7 +81,7 @@ def downloadable(export_id, user_id):
 # The task body
 
 
-def run_export(export_id):
+def run_export(export_id: int) -> int | None:
     """Write the export's file once; a second run of a finished export changes nothing."""
     claimed = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(ReportExport).where(ReportExport.id == export_id, ReportExport.status.in_(("pending", "running")))
@@ -104,7 +108,7 @@ def run_export(export_id):
     return count
 
 
-def mark_failed(export_id, reason):
+def mark_failed(export_id: int, reason: str) -> None:
     db.session.rollback()
     db.session.execute(
         update(ReportExport).where(ReportExport.id == export_id, ReportExport.status != "done")
@@ -113,7 +117,7 @@ def mark_failed(export_id, reason):
     db.session.commit()
 
 
-def _write_csv(path, header, rows):
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
         # Every text cell in double quotes (numbers bare, so they stay numbers): a comma or a
@@ -126,7 +130,7 @@ def _write_csv(path, header, rows):
     return count
 
 
-def _write_xlsx(path, header, rows):
+def _write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("report")
     sheet.append(header)
@@ -151,7 +155,7 @@ def _xlsx_cells(sheet, row):
     return cells
 
 
-def _stream(statement):
+def _stream(statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     """Rows of `statement` from a server-side cursor, BATCH at a time, as plain tuples."""
     result = db.session.execute(statement.execution_options(yield_per=BATCH))
     for row in result:
@@ -267,7 +271,7 @@ REPORTS = {
 }
 
 
-def clean_up_old_files():
+def clean_up_old_files() -> int:
     """Delete export files past their retention; their rows say `expired`. Returns how many."""
     cutoff = utcnow() - timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
     old = db.session.scalars(
