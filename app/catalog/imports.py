@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError
@@ -47,19 +48,19 @@ _TRUE = {"1", "true", "yes", "y", "ya", "aktif"}
 _FALSE = {"0", "false", "no", "n", "tidak", "nonaktif"}
 
 
-def _header_name(raw):
+def _header_name(raw: str) -> str:
     name = re.sub(r"[^a-z0-9]+", "_", raw.strip().lower()).strip("_")
     return ALIASES.get(name, name)
 
 
-def _decode(raw_bytes):
+def _decode(raw_bytes: bytes) -> str:
     try:
         return raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("The file is not UTF-8 text; in Excel use 'Save as: CSV UTF-8'.")
 
 
-def _reader(text):
+def _reader(text: str) -> tuple[list[str], Iterator[list[str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -67,7 +68,7 @@ def _reader(text):
     return header, reader
 
 
-def _check_header(header):
+def _check_header(header: list[str]) -> None:
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise Invalid(
@@ -117,7 +118,7 @@ def get_import(import_id: int) -> ProductImport:
 # Applying an import (the Celery task)
 
 
-def _cell_value(column, cell):
+def _cell_value(column: str, cell: str) -> str | int | bool:
     """A spreadsheet cell as the API would receive it; what cannot be read is left for the schema to reject."""
     text = cell.strip()
     if column in ("price_idr", "cost_idr"):
@@ -131,7 +132,7 @@ def _cell_value(column, cell):
     return text
 
 
-def _parse_rows(text):
+def _parse_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yields (row number, {column: value}) for each non-empty row; row 1 is the header."""
     header, reader = _reader(text)
     for number, cells in enumerate(reader, start=2):
@@ -147,7 +148,7 @@ def _parse_rows(text):
 class _Catalog:
     """What the import needs to know about existing products and categories, loaded once."""
 
-    def __init__(self, skus, barcodes):
+    def __init__(self, skus: Sequence[str], barcodes: Sequence[str]) -> None:
         self.by_sku: dict[str, Product] = {}
         for start in range(0, len(skus), 1000):
             chunk = skus[start : start + 1000]
@@ -160,7 +161,7 @@ class _Catalog:
             )
         self.categories = {c.name.lower(): c for c in db.session.scalars(select(Category))}
 
-    def category_id(self, name):
+    def category_id(self, name: str) -> int:
         category = self.categories.get(name.lower())
         if category is None:
             category = self.categories[name.lower()] = Category(name=name)
@@ -170,10 +171,11 @@ class _Catalog:
 
 
 class _Rejections:
-    def __init__(self):
-        self.count, self.reported = 0, []
+    def __init__(self) -> None:
+        self.count = 0
+        self.reported: list[dict[str, Any]] = []
 
-    def add(self, number, values, errors):
+    def add(self, number: int, values: Mapping[str, Any], errors: Mapping[str, Any]) -> None:
         self.count += 1
         if len(self.reported) < MAX_REPORTED_ERRORS:
             self.reported.append({"row": number, "sku": values.get("sku"), "errors": errors})

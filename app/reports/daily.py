@@ -17,12 +17,14 @@ Definitions, the same for live figures and stored summaries:
 """
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 
 from app.extensions import db
 from app.orders.models import Order, OrderItem
@@ -37,10 +39,10 @@ REFUND_EVENTS = ("refund", "manual_refund", "chargeback", "reversed")
 
 @dataclass
 class DayFigures:
-    sales: dict = field(default_factory=dict)      # channel -> {field: int}
-    tenders: dict = field(default_factory=dict)    # method -> [amount_idr, payments_count]
-    cashiers: dict = field(default_factory=dict)   # cashier_id -> [sales_count, net_idr]
-    products: dict = field(default_factory=dict)   # product_id -> [qty, revenue_idr]
+    sales: dict[str, dict[str, int]] = field(default_factory=dict)      # channel -> {field: int}
+    tenders: dict[str, list[int]] = field(default_factory=dict)    # method -> [amount_idr, payments_count]
+    cashiers: dict[int, list[int]] = field(default_factory=dict)   # cashier_id -> [sales_count, net_idr]
+    products: dict[int, list[int]] = field(default_factory=dict)   # product_id -> [qty, revenue_idr]
 
 
 def store_zone() -> ZoneInfo:
@@ -59,7 +61,7 @@ def utc_bounds(day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time.min, zone)
 
 
-def _blank():
+def _blank() -> dict[str, int]:
     return dict.fromkeys(SALES_FIELDS, 0)
 
 
@@ -75,11 +77,11 @@ def compute_day(store_id: int, day: date, until: datetime | None = None) -> DayF
     return figures
 
 
-def _kept_sales(store_id, day, end):
+def _kept_sales(store_id: int, day: date, end: datetime) -> tuple[ColumnElement[bool], ...]:
     return (Sale.store_id == store_id, Sale.business_date == day, Sale.status != "voided", Sale.created_at < end)
 
 
-def _pos_sales(figures, store_id, day, end):
+def _pos_sales(figures: DayFigures, store_id: int, day: date, end: datetime) -> None:
     kept = _kept_sales(store_id, day, end)
     row = db.session.execute(
         select(func.count(), func.coalesce(func.sum(Sale.subtotal_idr), 0), func.coalesce(func.sum(Sale.discount_idr), 0),
@@ -110,7 +112,7 @@ def _pos_sales(figures, store_id, day, end):
         _add(figures.cashiers, cashier_id, int(count), int(net))
 
 
-def _pos_refunds(figures, store_id, start, end):
+def _pos_refunds(figures: DayFigures, store_id: int, start: datetime, end: datetime) -> None:
     in_day = (Refund.store_id == store_id, Refund.created_at >= start, Refund.created_at < end)
     for method, amount in db.session.execute(
         select(Refund.method, func.sum(Refund.amount_idr)).where(*in_day).group_by(Refund.method)
@@ -124,7 +126,7 @@ def _pos_refunds(figures, store_id, start, end):
         _add(figures.products, product_id, -int(qty), -int(amount))
 
 
-def _online(figures, store_id, start, end):
+def _online(figures: DayFigures, store_id: int, start: datetime, end: datetime) -> None:
     paid = (Order.store_id == store_id, Order.paid_at >= start, Order.paid_at < end)
     row = db.session.execute(
         select(func.count(), func.coalesce(func.sum(Order.subtotal_idr), 0), func.coalesce(func.sum(Order.service_charge_idr), 0),
@@ -164,7 +166,7 @@ def _online(figures, store_id, start, end):
         _add(figures.products, product_id, -qty, -revenue)
 
 
-def _order_lines(*where):
+def _order_lines(*where: ColumnElement[bool]) -> Iterator[tuple[int, int, int]]:
     """(product_id, qty, share of the order's total) for each line of the orders matching `where`.
 
     An order line stores its price before service charge and tax; its revenue is its share of
@@ -182,7 +184,7 @@ def _order_lines(*where):
             yield line.product_id, int(line.qty), share
 
 
-def _add(bucket, key, first, second):
+def _add(bucket: dict[Any, list[int]], key: object, first: int, second: int) -> None:
     totals = bucket.setdefault(key, [0, 0])
     totals[0] += first
     totals[1] += second

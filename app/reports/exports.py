@@ -11,10 +11,10 @@ import csv
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from openpyxl import Workbook
@@ -36,6 +36,9 @@ from app.sales.models import Sale, SaleItem
 from app.sales.pricing import share_out
 from app.tasking import enqueue_after_commit
 from app.users.models import User
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -142,7 +145,7 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]
     return count
 
 
-def _xlsx_cells(sheet, row):
+def _xlsx_cells(sheet: "WriteOnlyWorksheet", row: Sequence[Any]) -> list[Any]:
     """Text as string cells, always: openpyxl would make a text starting with `=` a formula, `#N/A` an error."""
     cells = []
     for value in row:
@@ -162,13 +165,13 @@ def _stream(statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         yield tuple(row)
 
 
-def _range(export):
+def _range(export: ReportExport) -> tuple[datetime, datetime]:
     start, _ = utc_bounds(export.date_from)
     _, end = utc_bounds(export.date_to)
     return start, end
 
 
-def _sales_detail(export):
+def _sales_detail(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["channel", "number", "business_date", "created_at", "status", "cashier", "subtotal_idr",
               "discount_idr", "service_charge_idr", "tax_idr", "total_idr", "paid_idr", "change_idr", "refunded_idr"]
     start, end = _range(export)
@@ -188,7 +191,7 @@ def _sales_detail(export):
         .order_by(Order.paid_at)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[Any, ...]]:
         yield from _stream(pos)
         for row in _stream(online):
             yield (row[0], str(row[1]), row[2].astimezone(services.store_zone()).date(), *row[3:])
@@ -196,7 +199,7 @@ def _sales_detail(export):
     return header, (_cells(row) for row in rows())
 
 
-def _items_sold(export):
+def _items_sold(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["channel", "number", "business_date", "sku", "name", "qty", "unit_price_idr", "line_discount_idr",
               "total_share_idr", "refunded_qty"]
     start, end = _range(export)
@@ -216,7 +219,7 @@ def _items_sold(export):
         .order_by(Order.paid_at, Order.id, OrderItem.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[Any, ...]]:
         yield from _stream(pos)
         # An order line stores its price before service and tax: its share of the order's total is
         # shared out as a sale's lines are (and as the reports count it).
@@ -229,7 +232,7 @@ def _items_sold(export):
     return header, (_cells(row) for row in rows())
 
 
-def _stock_movements(export):
+def _stock_movements(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["created_at", "sku", "name", "delta", "balance_after", "reason", "reference", "note", "user"]
     start, end = _range(export)
     statement = (
@@ -244,7 +247,7 @@ def _stock_movements(export):
     return header, (_cells(row) for row in _stream(statement))
 
 
-def _best_sellers(export):
+def _best_sellers(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["rank", "sku", "name", "category", "qty", "revenue_idr"]
     rows = services.best_sellers(export.store_id, export.date_from, export.date_to, by="qty", limit=100_000)
     return header, (
@@ -253,7 +256,7 @@ def _best_sellers(export):
     )
 
 
-def _cells(row):
+def _cells(row: Sequence[Any]) -> tuple[Any, ...]:
     """Values a spreadsheet shows as they are: times in the store's zone, without tzinfo (XLSX has none)."""
     zone = services.store_zone()
     return tuple(
