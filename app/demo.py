@@ -7,6 +7,7 @@ Each part is skipped when it is already there.
 """
 
 import random
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -29,7 +30,7 @@ DEMO_USERS = (
 )
 
 # (category, [(sku, name, price_idr, barcode, stock, low-stock threshold)])
-DEMO_CATALOG = (
+DEMO_CATALOG: tuple[tuple[str, list[tuple[str, str, int, str | None, int, int]]], ...] = (
     ("Kopi", [
         ("KOP-001", "Kopi Susu Gula Aren", 18000, "8991001000011", 80, 10),
         ("KOP-002", "Americano", 15000, "8991001000028", 80, 10),
@@ -134,6 +135,7 @@ def _seed_sales(count=12):
     from app.sales.checkout import checkout
 
     cashier = find_by_username("cashier")
+    assert cashier is not None, "the demo's users come first"
     # Only well-stocked products, so the few deliberately low ones stay low for the low-stock list.
     plenty = [sku for _, items in DEMO_CATALOG for sku, _, _, _, stock, _ in items if stock >= 30]
     products = db.session.scalars(select(Product).where(Product.sku.in_(plenty)).order_by(Product.id)).all()
@@ -141,7 +143,7 @@ def _seed_sales(count=12):
     chooser = random.Random(2026)
     for number in range(count):
         lines = chooser.sample(products, k=chooser.randint(1, 3))
-        body = {
+        body: dict[str, Any] = {
             "items": [{"product_id": product.id, "qty": chooser.randint(1, 2)} for product in lines],
             "payments": [{"method": chooser.choice([Tender.CASH, Tender.QRIS, Tender.CARD]), "amount_idr": 0}],
             "customer_id": customers[number % len(customers)].id if number % 3 == 0 else None,

@@ -19,11 +19,14 @@ Conflict) inherits its base's status through that table, and a test fails if
 any DomainError has none.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
 
 class DomainError(Exception):
     """A refusal a caller can act on; nothing has been committed."""
 
-    def __init__(self, message, errors=None):
+    def __init__(self, message: str, errors: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors
@@ -64,7 +67,7 @@ class Invalid(DomainError):
 class TooManyAttempts(DomainError):
     """Too many tries or open requests; `retry_after` (seconds), when known, says when to try again."""
 
-    def __init__(self, message, errors=None, *, retry_after=None):
+    def __init__(self, message: str, errors: Mapping[str, Any] | None = None, *, retry_after: int | None = None) -> None:
         super().__init__(message, errors)
         self.retry_after = retry_after
 
@@ -73,9 +76,9 @@ class Unavailable(DomainError):
     """Something the operation needs elsewhere (Midtrans) failed for now; retrying later may work."""
 
 
-def reject_field(message, path):
+def reject_field(message: str, path: Sequence[str | int]) -> NoReturn:
     """Raise Invalid with the error placed at the request body field it concerns (`path` into the JSON)."""
-    errors = [message]
+    errors: list[str] | dict[str | int, object] = [message]
     for part in reversed(path):
         errors = {part: errors}
     raise Invalid(message, errors={"json": errors})

@@ -50,13 +50,13 @@ class DriverStatement:
         sql = self._sql_for(connection.dialect)
         driver_connection = connection.connection.driver_connection
         try:
-            with driver_connection.cursor() as cursor:
+            with driver_connection.cursor() as cursor:  # type: ignore[union-attr]  # a checked-out connection has one
                 cursor.execute(sql, params)
                 # Not `cursor.description`: it builds a Column object per column on every call.
                 returned_rows = cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
                 return cursor.fetchall() if returned_rows else []
         except psycopg.Error as error:
-            invalidated = connection.dialect.is_disconnect(error, driver_connection, None)
+            invalidated = connection.dialect.is_disconnect(error, driver_connection, None)  # type: ignore[arg-type]  # psycopg's Error is the DBAPI's
             if invalidated:
                 # As SQLAlchemy does on a disconnect, through its public API: this
                 # connection is dropped, and the pool is replaced, so no connection

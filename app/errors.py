@@ -86,7 +86,7 @@ def register_error_handlers(app):
     @app.errorhandler(Exception)
     def unexpected(error):
         if isinstance(error, HTTPException):
-            return error_response(error.code or 500, error.description or HTTPStatus(error.code).phrase)
+            return error_response(error.code or 500, error.description or HTTPStatus(error.code or 500).phrase)
         log.exception("unhandled_error error=%s", type(error).__name__)
         return error_response(500, "Internal error; it has been logged.")
 

@@ -25,12 +25,13 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
-from sqlalchemy import Integer, String, UniqueConstraint, bindparam, delete, insert, select
+from sqlalchemy import Integer, Row, String, UniqueConstraint, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +41,8 @@ from app.extensions import db
 from app.models import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
+# The view takes `claim`, the view it becomes does not.
+View = Callable[..., Any]
 
 HEADER = "Idempotency-Key"
 
@@ -73,7 +76,7 @@ class Claim:
     request_hash: str
     completed: bool = False
 
-    def record(self, response_status):
+    def record(self, response_status: int) -> dict[str, Any]:
         """This request's record, but for `resource_id`; the claim counts as completed.
 
         For a caller that writes the record in a statement of its own (a
@@ -91,7 +94,7 @@ class Claim:
             "expires_at": now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_TTL_HOURS"]),
         }
 
-    def complete(self, resource_id, response_status):
+    def complete(self, resource_id: object, response_status: int) -> None:
         """Record this request's outcome under its key, in the caller's transaction (before it commits)."""
         insert_record(self.record(response_status), resource_id)
 
@@ -104,7 +107,7 @@ class Replay:
     response_status: int
 
 
-def _request_hash():
+def _request_hash() -> str:
     body = request.get_json(silent=True)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None else request.get_data()
     if isinstance(canonical, str):
@@ -112,7 +115,7 @@ def _request_hash():
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
 
 
-def _lock_id(scope, key):
+def _lock_id(scope: str, key: str) -> int:
     digest = hashlib.sha256(f"{scope}\0{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -136,13 +139,14 @@ _LOCK_AND_RECORD = DriverStatement(f"""
 """)
 
 
-def _claim(scope, key, request_hash):
+def _claim(scope: str, key: str, request_hash: str) -> Claim | Replay:
     """A Claim to go ahead with, or a Replay of the finished first request.
 
     On PostgreSQL one statement takes the key's advisory lock and reads any
     record of it; if another transaction holds the lock, the answer is 409.
     """
     params = {"scope": scope, "key": key}
+    existing: _Record | Row[Any] | None
     if db.session.get_bind().dialect.name == "postgresql":
         locked, *record = _LOCK_AND_RECORD.one({**params, "lock_id": _lock_id(scope, key)})
         if not locked:
@@ -170,11 +174,11 @@ _INSERT_RECORD = DriverStatement(
 )
 
 
-def insert_record(record, resource_id):
+def insert_record(record: Mapping[str, Any], resource_id: object) -> None:
     _INSERT_RECORD.rows({**record, "resource_id": str(resource_id)})
 
 
-def idempotent(name, replay, scope_by_user=True):
+def idempotent(name: str, replay: Callable[[str], Any], scope_by_user: bool = True) -> Callable[[View], View]:
     """Make a view honour `Idempotency-Key`.
 
     `replay(resource_id)` rebuilds the response body of a finished request.
@@ -183,9 +187,9 @@ def idempotent(name, replay, scope_by_user=True):
     access policy and above `@blp.arguments`.
     """
 
-    def decorator(view):
+    def decorator(view: View) -> View:
         @wraps(view)
-        def guarded(*args, **kwargs):
+        def guarded(*args: Any, **kwargs: Any) -> Any:
             key = request.headers.get(HEADER)
             if key is None:
                 return view(*args, claim=None, **kwargs)
@@ -232,8 +236,8 @@ def idempotent(name, replay, scope_by_user=True):
     return decorator
 
 
-def purge_expired():
+def purge_expired() -> int:
     """Delete keys past their expiry (the beat schedule runs this)."""
     result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
     db.session.commit()
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult

@@ -92,5 +92,5 @@ class JsonBodyParser(FlaskParser):
         except BadRequest as error:
             # What webargs' abort does, without an abort outside the routes: the HTTP error
             # carries its field errors in `data`, which flask-smorest's handler renders.
-            error.data = {"messages": {"json": [error.description]}}
+            error.data = {"messages": {"json": [error.description]}}  # type: ignore[attr-defined]  # read by flask-smorest, undeclared by werkzeug
             raise

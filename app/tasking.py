@@ -14,11 +14,13 @@ what beat schedules are the worker's business, set in `celery_worker.py`.
 """
 
 import logging
+from typing import Any
 
 from celery import Celery, Task
-from flask import current_app
+from celery.result import AsyncResult
+from flask import Flask, current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from app import task_names
 
@@ -28,9 +30,9 @@ _PENDING_KEY = "pos_tasks_after_commit"
 _KNOWN_TASKS = frozenset(task_names.all_names())
 
 
-def celery_init_app(app):
+def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
@@ -59,27 +61,27 @@ def celery_init_app(app):
     return celery
 
 
-def send_task(name: str, *args, **options):
+def send_task(name: str, *args: Any, **options: Any) -> AsyncResult:
     """Send the task called `name` with these arguments now; `options` as for `apply_async` (expires, ...)."""
     _check_known(name)
     options.setdefault("ignore_result", name in task_names.RESULT_IGNORED)
     return current_app.extensions["celery"].send_task(name, args=args, **options)
 
 
-def enqueue_after_commit(session, name: str, *args):
+def enqueue_after_commit(session: Session | scoped_session[Any], name: str, *args: Any) -> None:
     """Send the task called `name` with these arguments when `session` commits; drop it on rollback."""
     _check_known(name)
     session.info.setdefault(_PENDING_KEY, []).append((name, args))
 
 
-def _check_known(name):
+def _check_known(name: str) -> None:
     # No worker would run it: fail where it is sent, not as a message nobody consumes.
     if name not in _KNOWN_TASKS:
         raise ValueError(f"Unknown task name {name!r}; task names live in app/task_names.py.")
 
 
 @event.listens_for(Session, "after_commit")
-def _send_pending_tasks(session):
+def _send_pending_tasks(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, [])
     for name, args in pending:
         try:
@@ -91,6 +93,6 @@ def _send_pending_tasks(session):
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_tasks(session, previous_transaction):
+def _drop_pending_tasks(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)

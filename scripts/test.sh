@@ -6,6 +6,8 @@ cd "$ROOT"
 ensure_venv
 # The layers (.importlinter) first: a broken one fails the run before any test starts.
 lint-imports
+# Then the types (mypy.ini): a type error fails the run too.
+mypy
 ensure_postgres
 ensure_redis
 mkdir -p artifacts

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name=task_names.IMPORT_PRODUCTS, max_retries=10, autoretry_for=(OperationalError,), retry_backoff=True)
-def import_products(import_id):
+def import_products(import_id: int) -> None:
     try:
         imports.run_import(import_id)
     except OperationalError:

@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from sqlalchemy.exc import OperationalError
 
 from app import task_names
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
     autoretry_for=(OperationalError,),
     retry_backoff=True,
 )
-def apply_stock_take(self, stock_take_id):
+def apply_stock_take(self: Task, stock_take_id: int) -> None:
     with redis_lock(f"stock_take:{stock_take_id}", timeout=600) as acquired:
         if not acquired:
             # Another worker holds it; come back in case that worker dies.

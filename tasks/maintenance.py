@@ -9,20 +9,20 @@ from app.sales import numbering
 
 
 @shared_task(name=task_names.PURGE_IDEMPOTENCY_KEYS)
-def purge_idempotency_keys():
+def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
 
 
 @shared_task(name=task_names.DROP_OLD_SALE_SEQUENCES)
-def drop_old_sale_sequences():
+def drop_old_sale_sequences() -> int:
     return numbering.drop_old_sequences()
 
 
 @shared_task(name=task_names.PURGE_REFUSED_NOTIFICATIONS)
-def purge_refused_notifications():
+def purge_refused_notifications() -> int:
     return notifications.purge_refused()
 
 
 @shared_task(name=task_names.PURGE_REVOKED_TOKENS)
-def purge_revoked_tokens():
+def purge_revoked_tokens() -> int:
     return tokens.purge_expired_revocations()

@@ -3,7 +3,7 @@
 import logging
 
 import redis
-from celery import shared_task
+from celery import Task, shared_task
 from sqlalchemy.exc import OperationalError
 
 from app import task_names
@@ -20,7 +20,7 @@ _TRANSIENT = (OperationalError, redis.exceptions.ConnectionError, redis.exceptio
 # for about 20 s before failing, so the webhook answered after Midtrans (15 s) had given up on it.
 @shared_task(name=task_names.CREATE_SNAP_TOKEN, bind=True, max_retries=5, autoretry_for=_TRANSIENT, retry_backoff=True,
              ignore_result=True)
-def create_snap_token(self, attempt_id):
+def create_snap_token(self: Task, attempt_id: int) -> None:
     try:
         attempts.create_snap_token(attempt_id)
     except GatewayError as error:
@@ -32,7 +32,7 @@ def create_snap_token(self, attempt_id):
 
 @shared_task(name=task_names.PROCESS_NOTIFICATION, bind=True, max_retries=8, autoretry_for=_TRANSIENT,
              retry_backoff=True, ignore_result=True)
-def process_notification(self, log_id):
+def process_notification(self: Task, log_id: int) -> str | None:
     midtrans_order_id = notifications.notification_target(log_id)
     if midtrans_order_id is None:
         return None
@@ -51,7 +51,7 @@ def process_notification(self, log_id):
 
 
 @shared_task(name=task_names.RECONCILE_ATTEMPT, autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
-def reconcile_attempt(attempt_id):
+def reconcile_attempt(attempt_id: int) -> str | None:
     try:
         return services.reconcile_attempt(attempt_id)
     except GatewayError as error:
@@ -60,7 +60,7 @@ def reconcile_attempt(attempt_id):
 
 
 @shared_task(name=task_names.EXPIRE_ORDER, autoretry_for=_TRANSIENT, max_retries=3, retry_backoff=True)
-def expire_order(order_id):
+def expire_order(order_id: str) -> str | None:
     try:
         return services.expire_order(order_id)
     except GatewayError as error:
@@ -70,7 +70,7 @@ def expire_order(order_id):
 
 
 @shared_task(name=task_names.RECONCILE_PAYMENTS)
-def reconcile():
+def reconcile() -> dict[str, int]:
     """Beat: ask Midtrans about quiet attempts, re-queue unprocessed notifications, expire unpaid orders."""
     counts = services.sweep()
     log.info("payments_reconcile %s", " ".join(f"{name}={count}" for name, count in counts.items()))

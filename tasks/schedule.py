@@ -1,11 +1,14 @@
 """The Celery Beat schedule, in one place."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from celery.schedules import crontab
 
 from app import task_names
 
 
-def beat_schedule(config):
+def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Periodic tasks; periods come from the app's configuration. Clock times are the store's (STORE_TIMEZONE)."""
     return {
         "reconcile-payments": {

@@ -6,11 +6,11 @@ from app import task_names
 
 
 @shared_task(name=task_names.PING, acks_late=False, ignore_result=False)
-def ping():
+def ping() -> str:
     """Answers the health check, proving a worker is consuming the queue."""
     return "pong"
 
 
 @shared_task(name=task_names.NOOP, ignore_result=True)
-def noop():
+def noop() -> None:
     """Does nothing: bench/webhooks.py measures the queue's own rate with it."""

@@ -36,7 +36,7 @@ def verify_approval(approval, action, *, requester):
                               "or ask a supervisor to do it from their own account.")
     approver = find_by_username(approval["username"])
     valid = verify_password(approver.pin_hash if approver else None, approval["pin"])
-    if not valid or not approver.is_active or approver.role not in MANAGERS:
+    if not valid or approver is None or not approver.is_active or approver.role not in MANAGERS:
         _count_failure(key)
         raise Forbidden("The approval was refused: wrong approver or PIN.",
                         errors={"json": {"approval": ["Not a supervisor's valid PIN."]}})

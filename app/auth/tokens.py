@@ -84,7 +84,7 @@ def purge_expired_revocations():
     """Delete revocations of tokens that have expired anyway (the beat schedule runs this)."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     db.session.commit()
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
 
 
 def _seconds_left(expires_at, now):

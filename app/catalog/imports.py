@@ -10,9 +10,12 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from app import task_names
 from app.catalog.models import Category, ImportStatus, Product, ProductImport
@@ -46,19 +49,19 @@ _TRUE = {"1", "true", "yes", "y", "ya", "aktif"}
 _FALSE = {"0", "false", "no", "n", "tidak", "nonaktif"}
 
 
-def _header_name(raw):
+def _header_name(raw: str) -> str:
     name = re.sub(r"[^a-z0-9]+", "_", raw.strip().lower()).strip("_")
     return ALIASES.get(name, name)
 
 
-def _decode(raw_bytes):
+def _decode(raw_bytes: bytes) -> str:
     try:
         return raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("The file is not UTF-8 text; in Excel use 'Save as: CSV UTF-8'.")
 
 
-def _reader(text):
+def _reader(text: str) -> tuple[list[str], Iterator[list[str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -66,7 +69,7 @@ def _reader(text):
     return header, reader
 
 
-def _check_header(header):
+def _check_header(header: list[str]) -> None:
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise Invalid(
@@ -78,7 +81,7 @@ def _check_header(header):
         raise Invalid(f"Columns appear twice: {', '.join(duplicated)}.")
 
 
-def start_import(store_id, user_id, upload):
+def start_import(store_id: int, user_id: int, upload: FileStorage) -> ProductImport:
     raw = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
@@ -109,14 +112,14 @@ def start_import(store_id, user_id, upload):
     return product_import
 
 
-def get_import(import_id):
+def get_import(import_id: int) -> ProductImport:
     return get_or_raise(ProductImport, import_id, "product import")
 
 
 # Applying an import (the Celery task)
 
 
-def _cell_value(column, cell):
+def _cell_value(column: str, cell: str) -> str | int | bool:
     """A spreadsheet cell as the API would receive it; what cannot be read is left for the schema to reject."""
     text = cell.strip()
     if column in ("price_idr", "cost_idr"):
@@ -130,7 +133,7 @@ def _cell_value(column, cell):
     return text
 
 
-def _parse_rows(text):
+def _parse_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yields (row number, {column: value}) for each non-empty row; row 1 is the header."""
     header, reader = _reader(text)
     for number, cells in enumerate(reader, start=2):
@@ -146,12 +149,12 @@ def _parse_rows(text):
 class _Catalog:
     """What the import needs to know about existing products and categories, loaded once."""
 
-    def __init__(self, skus, barcodes):
-        self.by_sku = {}
+    def __init__(self, skus: Sequence[str], barcodes: Sequence[str]) -> None:
+        self.by_sku: dict[str, Product] = {}
         for start in range(0, len(skus), 1000):
             chunk = skus[start : start + 1000]
             self.by_sku.update((p.sku, p) for p in db.session.scalars(select(Product).where(Product.sku.in_(chunk))))
-        self.barcode_owner = {}
+        self.barcode_owner: dict[str | None, str] = {}
         for start in range(0, len(barcodes), 1000):
             chunk = barcodes[start : start + 1000]
             self.barcode_owner.update(
@@ -159,7 +162,7 @@ class _Catalog:
             )
         self.categories = {c.name.lower(): c for c in db.session.scalars(select(Category))}
 
-    def category_id(self, name):
+    def category_id(self, name: str) -> int:
         category = self.categories.get(name.lower())
         if category is None:
             category = self.categories[name.lower()] = Category(name=name)
@@ -169,16 +172,17 @@ class _Catalog:
 
 
 class _Rejections:
-    def __init__(self):
-        self.count, self.reported = 0, []
+    def __init__(self) -> None:
+        self.count = 0
+        self.reported: list[dict[str, Any]] = []
 
-    def add(self, number, values, errors):
+    def add(self, number: int, values: Mapping[str, Any], errors: Mapping[str, Any]) -> None:
         self.count += 1
         if len(self.reported) < MAX_REPORTED_ERRORS:
             self.reported.append({"row": number, "sku": values.get("sku"), "errors": errors})
 
 
-def run_import(import_id):
+def run_import(import_id: int) -> ProductImport | None:
     """Apply a pending import once; running it again changes nothing."""
     product_import = db.session.scalars(
         select(ProductImport).where(ProductImport.id == import_id).with_for_update()
@@ -198,17 +202,17 @@ def run_import(import_id):
         category_name = values.pop("category", None)
         if "stock" in values:
             values["initial_stock"] = values.pop("stock")
-        errors = {}
+        errors: dict[str, Any] = {}
         try:
             data = schema.load(values)
         except ValidationError as error:
-            errors.update(error.messages)
+            errors.update(error.normalized_messages())
         if category_name:
             # A category named here is created as the API would create it, so it is checked the same way.
             try:
                 category_name = category_schema.load({"name": category_name})["name"]
             except ValidationError as error:
-                errors["category"] = error.messages["name"]
+                errors["category"] = error.normalized_messages()["name"]
         if errors:
             rejections.add(number, values, errors)
             continue
@@ -256,7 +260,7 @@ def run_import(import_id):
     return product_import
 
 
-def mark_failed(import_id, reason):
+def mark_failed(import_id: int, reason: str) -> None:
     db.session.rollback()
     product_import = db.session.get(ProductImport, import_id)
     if product_import is not None and product_import.status == ImportStatus.PENDING:

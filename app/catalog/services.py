@@ -1,6 +1,9 @@
 """Categories and products: the rules of the catalog."""
 
-from sqlalchemy import delete, exists, func, or_, select
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.models import Category, Product
@@ -11,7 +14,7 @@ from app.inventory.services import STOCK, StockChange, apply_stock_changes, with
 from app.models import get_or_raise
 
 
-def _commit_or_conflict(message, flush_only=False):
+def _commit_or_conflict(message: str, flush_only: bool = False) -> None:
     """Commit (or flush); a unique key lost to a concurrent request becomes a Conflict, not a 500."""
     try:
         db.session.flush() if flush_only else db.session.commit()
@@ -23,18 +26,18 @@ def _commit_or_conflict(message, flush_only=False):
 # Categories
 
 
-def categories_query(q=None):
+def categories_query(q: str | None = None) -> Select[Category]:
     query = select(Category).order_by(Category.sort_order, Category.name)
     if q:
         query = query.where(func.lower(Category.name).contains(q.strip().lower(), autoescape=True))
     return query
 
 
-def get_category(category_id):
+def get_category(category_id: int) -> Category:
     return get_or_raise(Category, category_id, "category")
 
 
-def _check_category_name(name, exclude_id=None):
+def _check_category_name(name: str, exclude_id: int | None = None) -> None:
     query = select(Category.id).where(func.lower(Category.name) == name.lower())
     if exclude_id is not None:
         query = query.where(Category.id != exclude_id)
@@ -42,7 +45,7 @@ def _check_category_name(name, exclude_id=None):
         raise Conflict(f"A category named {name!r} exists.", errors={"json": {"name": ["Already used."]}})
 
 
-def create_category(data):
+def create_category(data: Mapping[str, Any]) -> Category:
     _check_category_name(data["name"])
     category = Category(**data)
     db.session.add(category)
@@ -50,7 +53,7 @@ def create_category(data):
     return category
 
 
-def update_category(category_id, changes):
+def update_category(category_id: int, changes: Mapping[str, Any]) -> Category:
     category = get_category(category_id)
     if "name" in changes:
         _check_category_name(changes["name"], exclude_id=category_id)
@@ -60,7 +63,7 @@ def update_category(category_id, changes):
     return category
 
 
-def delete_category(category_id):
+def delete_category(category_id: int) -> None:
     category = get_category(category_id)
     in_use = db.session.scalar(select(func.count()).where(Product.category_id == category_id))
     if in_use:
@@ -72,7 +75,8 @@ def delete_category(category_id):
 # Products
 
 
-def products_query(store_id, q=None, category_id=None, is_active=None, low_stock=None):
+def products_query(store_id: int, q: str | None = None, category_id: int | None = None, is_active: bool | None = None,
+                   low_stock: bool | None = None) -> Select[Product]:
     query = with_stock(select(Product), store_id).order_by(Product.name, Product.id)
     if q:
         needle = q.strip()
@@ -93,7 +97,7 @@ def products_query(store_id, q=None, category_id=None, is_active=None, low_stock
     return query
 
 
-def low_stock_query(store_id):
+def low_stock_query(store_id: int) -> Select[Product]:
     """Active products at or under their threshold, fewest left first."""
     return (
         with_stock(select(Product), store_id)
@@ -102,14 +106,14 @@ def low_stock_query(store_id):
     )
 
 
-def get_product(store_id, product_id):
+def get_product(store_id: int, product_id: int) -> Product:
     product = db.session.scalars(with_stock(select(Product), store_id).where(Product.id == product_id)).first()
     if product is None:
         raise NotFound(f"No product with id {product_id}.")
     return product
 
 
-def find_by_code(store_id, code):
+def find_by_code(store_id: int, code: str) -> Product:
     """What a scanner read: a barcode, or else a SKU (some shops print SKUs as barcodes)."""
     code = code.strip()
     query = with_stock(select(Product), store_id)
@@ -120,7 +124,7 @@ def find_by_code(store_id, code):
     return product
 
 
-def _check_product_fields(data, exclude_id=None):
+def _check_product_fields(data: Mapping[str, Any], exclude_id: int | None = None) -> None:
     """Unique SKU and barcode, and a category that exists: Conflict or Invalid before anything is written."""
     conflicts = {}
     for field in ("sku", "barcode"):
@@ -140,7 +144,7 @@ def _check_product_fields(data, exclude_id=None):
         raise Invalid("Unknown category.", errors={"json": {"category_id": [f"No category with id {category_id}."]}})
 
 
-def create_product(store_id, user_id, data):
+def create_product(store_id: int, user_id: int, data: Mapping[str, Any]) -> Product:
     data = dict(data)
     initial_stock = data.pop("initial_stock", 0)
     _check_product_fields(data)
@@ -159,7 +163,7 @@ def create_product(store_id, user_id, data):
     return get_product(store_id, product.id)
 
 
-def update_product(store_id, product_id, changes):
+def update_product(store_id: int, product_id: int, changes: Mapping[str, Any]) -> Product:
     product = get_product(store_id, product_id)
     _check_product_fields(changes, exclude_id=product_id)
     for field, value in changes.items():
@@ -168,7 +172,7 @@ def update_product(store_id, product_id, changes):
     return get_product(store_id, product_id)
 
 
-def remove_product(store_id, product_id):
+def remove_product(store_id: int, product_id: int) -> Product | None:
     """Delete a product nobody has used; deactivate one with history. Returns it if kept."""
     product = get_product(store_id, product_id)
     if not db.session.scalar(select(exists().where(StockMovement.product_id == product_id))):

@@ -5,7 +5,10 @@ The running totals on a customer (`purchase_count`, `total_spent_idr`,
 same transaction as the checkout, void or refund. Nothing here writes them.
 """
 
-from sqlalchemy import BigInteger, String, cast, func, literal, null, or_, select, union_all
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import BigInteger, CompoundSelect, Select, String, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from app.customers.models import Customer
@@ -19,7 +22,7 @@ from app.sales.models import Sale
 PHONE_TAKEN = "Already used by another customer."
 
 
-def customers_query(q=None):
+def customers_query(q: str | None = None) -> Select[Customer]:
     """Customers by name; `q` matches part of the name (any case) or of the phone number."""
     query = select(Customer).order_by(func.lower(Customer.name), Customer.id)
     needle = (q or "").strip()
@@ -31,11 +34,11 @@ def customers_query(q=None):
     return query
 
 
-def get_customer(customer_id):
+def get_customer(customer_id: int) -> Customer:
     return get_or_raise(Customer, customer_id, "customer")
 
 
-def _check_phone_free(phone, exclude_id=None):
+def _check_phone_free(phone: str | None, exclude_id: int | None = None) -> None:
     if phone is None:
         return
     query = select(Customer.name).where(Customer.phone == phone)
@@ -47,7 +50,7 @@ def _check_phone_free(phone, exclude_id=None):
                        errors={"json": {"phone": [PHONE_TAKEN]}})
 
 
-def _commit_or_conflict():
+def _commit_or_conflict() -> None:
     """Commit; the phone's unique key lost to a concurrent request is a Conflict, not a 500."""
     try:
         db.session.commit()
@@ -56,7 +59,7 @@ def _commit_or_conflict():
         raise Conflict("That phone number belongs to another customer.", errors={"json": {"phone": [PHONE_TAKEN]}})
 
 
-def create_customer(data):
+def create_customer(data: Mapping[str, Any]) -> Customer:
     _check_phone_free(data.get("phone"))
     customer = Customer(**data)
     db.session.add(customer)
@@ -64,7 +67,7 @@ def create_customer(data):
     return customer
 
 
-def update_customer(customer_id, changes):
+def update_customer(customer_id: int, changes: Mapping[str, Any]) -> Customer:
     customer = get_customer(customer_id)
     if "phone" in changes:
         _check_phone_free(changes["phone"], exclude_id=customer_id)
@@ -74,7 +77,7 @@ def update_customer(customer_id, changes):
     return customer
 
 
-def delete_customer(customer_id):
+def delete_customer(customer_id: int) -> None:
     """Delete a customer who never bought anything; one with purchases stays (their sales refer to them)."""
     customer = get_customer(customer_id)
     purchases = db.session.scalar(select(func.count()).select_from(_purchases(customer_id).subquery()))
@@ -98,7 +101,7 @@ def delete_customer(customer_id):
 # so paging stays exact however many sources there are.
 
 
-def _pos_sales(customer_id):
+def _pos_sales(customer_id: int) -> Select[*tuple[Any, ...]]:
     """Counter sales to the customer, voided and refunded ones included (with their status)."""
     return select(
         cast(literal("pos"), String).label("channel"),
@@ -112,7 +115,7 @@ def _pos_sales(customer_id):
     ).where(Sale.customer_id == customer_id)
 
 
-def _online_orders(customer_id):
+def _online_orders(customer_id: int) -> Select[*tuple[Any, ...]]:
     """Online orders linked to the customer (an order is linked by phone when it is paid)."""
     return select(
         cast(literal("online"), String).label("channel"),
@@ -129,11 +132,11 @@ def _online_orders(customer_id):
 PURCHASE_SOURCES = (_pos_sales, _online_orders)
 
 
-def _purchases(customer_id):
+def _purchases(customer_id: int) -> CompoundSelect[*tuple[Any, ...]]:
     return union_all(*(source(customer_id) for source in PURCHASE_SOURCES))
 
 
-def purchases_query(customer_id):
+def purchases_query(customer_id: int) -> Select[*tuple[Any, ...]]:
     """A customer's purchases from every channel, newest first (rows, not ORM objects)."""
     get_customer(customer_id)
     purchases = _purchases(customer_id).subquery("purchases")

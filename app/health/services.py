@@ -2,6 +2,7 @@
 
 import logging
 import time
+from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from flask import current_app
@@ -14,11 +15,11 @@ from app.tasking import send_task
 log = logging.getLogger(__name__)
 
 
-def _describe(error):
+def _describe(error: BaseException) -> str:
     return f"error: {type(error).__name__}"
 
 
-def check_database():
+def check_database() -> str:
     try:
         db.session.execute(text("SELECT 1"))
         return "ok"
@@ -28,7 +29,7 @@ def check_database():
         return _describe(error)
 
 
-def check_redis():
+def check_redis() -> str:
     try:
         redis_client.ping()
         return "ok"
@@ -39,10 +40,10 @@ def check_redis():
 
 # The last worker check per process: the endpoint is public, and without this
 # every call would queue a ping and hold an API worker for up to the timeout.
-_last_worker_check = {"at": float("-inf"), "answer": None}
+_last_worker_check: dict[str, Any] = {"at": float("-inf"), "answer": None}
 
 
-def check_worker():
+def check_worker() -> str:
     """The worker's state, re-checked at most every HEALTH_WORKER_CACHE_SECONDS."""
     now = time.monotonic()
     if now - _last_worker_check["at"] >= current_app.config["HEALTH_WORKER_CACHE_SECONDS"]:
@@ -51,7 +52,7 @@ def check_worker():
     return _last_worker_check["answer"]
 
 
-def _ping_worker():
+def _ping_worker() -> str:
     """Round-trip a ping task; the message expires so no worker means no backlog."""
     timeout = current_app.config["HEALTH_WORKER_TIMEOUT_SECONDS"]
     try:
@@ -67,7 +68,7 @@ def _ping_worker():
         return _describe(error)
 
 
-def health():
+def health() -> tuple[dict[str, str], bool]:
     report = {"db": check_database(), "redis": check_redis()}
     report["worker"] = check_worker() if report["redis"] == "ok" else "error: broker unavailable"
     healthy = report["db"] == "ok" and report["redis"] == "ok"

@@ -67,7 +67,8 @@ class StockTakeIn(Schema):
     # a field validator would also see lines that lost their product_id to an error.
     @validates_schema
     def _one_line_per_product(self, data, **kwargs):
-        seen, repeated = set(), set()
+        seen: set[int] = set()
+        repeated: set[int] = set()
         for line in data["counts"]:
             (repeated if line["product_id"] in seen else seen).add(line["product_id"])
         if repeated:

@@ -10,9 +10,12 @@ into the caller's transaction and never commits: the caller's state change
 """
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.orm import with_expression
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -38,7 +41,7 @@ class StockChange:
 class InsufficientStock(Conflict):
     """Some products do not have enough units; nothing may be committed."""
 
-    def __init__(self, shortages):
+    def __init__(self, shortages: list[dict[str, Any]]) -> None:
         self.shortages = shortages  # [{"product_id", "name", "requested", "available"}]
         super().__init__(
             "Not enough stock for "
@@ -48,14 +51,15 @@ class InsufficientStock(Conflict):
         )
 
 
-def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=None, note=None):
+def apply_stock_changes(*, store_id: int, changes: Iterable[StockChange], reason: str, reference: str | None = None,
+                        user_id: int | None = None, note: str | None = None) -> list[int]:
     """Apply `changes` at `store_id` and write their movements; returns the movements' ids (product order).
 
     Deltas of the same product are added together; zero deltas are dropped.
     Raises InsufficientStock (the caller must roll back) if any product would
     go below zero.
     """
-    deltas = defaultdict(int)
+    deltas: dict[int, int] = defaultdict(int)
     for change in changes:
         deltas[change.product_id] += change.delta
     deltas = {product_id: delta for product_id, delta in sorted(deltas.items()) if delta != 0}
@@ -73,7 +77,7 @@ def apply_stock_changes(*, store_id, changes, reason, reference=None, user_id=No
     return [moved[pid] for pid in deltas]
 
 
-def _change_levels(deltas, movement):
+def _change_levels(deltas: dict[int, int], movement: Mapping[str, Any]) -> dict[int, int]:
     """Add each delta where the level stays >= 0 and record its movement; returns {product_id: movement id}.
 
     A product missing from the result has no level at the store, or too few units.
@@ -120,13 +124,13 @@ _CHANGE_LEVELS_PG = DriverStatement("""
 """)
 
 
-def _update_levels_portable(store_id, deltas, now):
+def _update_levels_portable(store_id: int, deltas: dict[int, int], now: datetime) -> dict[int, int]:
     """Conditionally add each delta; returns {product_id: quantity after} for the rows changed.
 
     Any database: a CASE per chunk, the rows locked in product order by a
     FOR UPDATE subquery (SQLite has no row locks and serializes writers).
     """
-    balances = {}
+    balances: dict[int, int] = {}
     items = list(deltas.items())
     for start in range(0, len(items), _CHUNK):
         chunk = dict(items[start : start + _CHUNK])
@@ -153,7 +157,7 @@ def _update_levels_portable(store_id, deltas, now):
     return balances
 
 
-def _create_missing_levels(store_id, deltas):
+def _create_missing_levels(store_id: int, deltas: dict[int, int]) -> bool:
     """A product without a level at this store starts at zero: create it for positive deltas (True if any)."""
     positive = {pid: delta for pid, delta in deltas.items() if delta > 0}
     if not positive:
@@ -167,7 +171,7 @@ def _create_missing_levels(store_id, deltas):
     return True
 
 
-def _describe_shortages(store_id, deltas):
+def _describe_shortages(store_id: int, deltas: dict[int, int]) -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(Product.id, Product.name, StockLevel.quantity)
         .outerjoin(StockLevel, and_(StockLevel.product_id == Product.id, StockLevel.store_id == store_id))
@@ -185,7 +189,7 @@ def _describe_shortages(store_id, deltas):
     ]
 
 
-def stock_level(store_id, product_id):
+def stock_level(store_id: int, product_id: int) -> int:
     quantity = db.session.scalar(
         select(StockLevel.quantity).where(StockLevel.store_id == store_id, StockLevel.product_id == product_id)
     )
@@ -196,19 +200,20 @@ def stock_level(store_id, product_id):
 STOCK = func.coalesce(StockLevel.quantity, 0)
 
 
-def with_stock(query, store_id):
+def with_stock(query: Select[Product], store_id: int) -> Select[Product]:
     """Join each product's units at `store_id` into a `select(Product)`, loaded as `product.stock`."""
     return query.outerjoin(
         StockLevel, and_(StockLevel.product_id == Product.id, StockLevel.store_id == store_id)
     ).options(with_expression(Product.stock, STOCK))
 
 
-def require_product(product_id):
+def require_product(product_id: int) -> Product:
     """The product, or NotFound: stock is kept for products that exist."""
     return get_or_raise(Product, product_id, "product")
 
 
-def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
+def adjust_stock(store_id: int, product_id: int, user_id: int, delta: int, reason: str,
+                 note: str | None = None) -> StockMovement | None:
     """A person's correction or a goods receipt: one movement, committed."""
     require_product(product_id)
     try:
@@ -226,7 +231,7 @@ def adjust_stock(store_id, product_id, user_id, delta, reason, note=None):
     return db.session.get(StockMovement, movement_id)
 
 
-def movements_query(store_id, product_id, reason=None):
+def movements_query(store_id: int, product_id: int, reason: str | None = None) -> Select[StockMovement]:
     query = (
         select(StockMovement)
         .where(StockMovement.store_id == store_id, StockMovement.product_id == product_id)

@@ -1,8 +1,10 @@
 """Stock takes: counted shelves become `stock_take` movements, applied once by a Celery task."""
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 
 from app import task_names
 from app.catalog.models import Product
@@ -17,15 +19,16 @@ log = logging.getLogger(__name__)
 _CHUNK = 1000
 
 
-def _unknown_products(product_ids):
-    known = set()
+def _unknown_products(product_ids: Sequence[int]) -> list[int]:
+    known: set[int] = set()
     for start in range(0, len(product_ids), _CHUNK):
         chunk = product_ids[start : start + _CHUNK]
         known.update(db.session.scalars(select(Product.id).where(Product.id.in_(chunk))))
     return [product_id for product_id in product_ids if product_id not in known]
 
 
-def create_stock_take(store_id, user_id, counts, note=None):
+def create_stock_take(store_id: int, user_id: int, counts: Sequence[Mapping[str, Any]],
+                      note: str | None = None) -> StockTake:
     unknown = _unknown_products([line["product_id"] for line in counts])
     if unknown:
         raise Invalid(
@@ -45,16 +48,16 @@ def create_stock_take(store_id, user_id, counts, note=None):
     return stock_take
 
 
-def get_stock_take(stock_take_id):
+def get_stock_take(stock_take_id: int) -> StockTake:
     return get_or_raise(StockTake, stock_take_id, "stock take")
 
 
-def stock_takes_query(status=None):
+def stock_takes_query(status: str | None = None) -> Select[StockTake]:
     query = select(StockTake).order_by(StockTake.id.desc())
     return query.where(StockTake.status == status) if status else query
 
 
-def apply_stock_take(stock_take_id):
+def apply_stock_take(stock_take_id: int) -> StockTake | None:
     """Set each counted product's stock to what was counted, once.
 
     The stock take row is locked and its status checked inside the same
@@ -70,12 +73,14 @@ def apply_stock_take(stock_take_id):
         return stock_take
     lines = sorted(stock_take.lines, key=lambda line: line.product_id)
     held = _lock_quantities(stock_take.store_id, [line.product_id for line in lines])
+    changes = []
     for line in lines:
         line.expected = held.get(line.product_id, 0)
-        line.difference = line.counted - line.expected
+        line.difference = difference = line.counted - line.expected
+        changes.append(StockChange(line.product_id, difference))
     apply_stock_changes(
         store_id=stock_take.store_id,
-        changes=[StockChange(line.product_id, line.difference) for line in lines],
+        changes=changes,
         reason=Reason.STOCK_TAKE,
         reference=f"stock_take:{stock_take.id}",
         user_id=stock_take.created_by_id,
@@ -89,9 +94,9 @@ def apply_stock_take(stock_take_id):
     return stock_take
 
 
-def _lock_quantities(store_id, product_ids):
+def _lock_quantities(store_id: int, product_ids: Sequence[int]) -> dict[int, int]:
     """Current units of these products, with their rows locked until commit."""
-    held = {}
+    held: dict[int, int] = {}
     for start in range(0, len(product_ids), _CHUNK):
         chunk = product_ids[start : start + _CHUNK]
         held.update(
@@ -105,7 +110,7 @@ def _lock_quantities(store_id, product_ids):
     return held
 
 
-def mark_failed(stock_take_id, reason):
+def mark_failed(stock_take_id: int, reason: str) -> None:
     db.session.rollback()
     stock_take = db.session.get(StockTake, stock_take_id)
     if stock_take is not None and stock_take.status == StockTakeStatus.PENDING:

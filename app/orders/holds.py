@@ -25,10 +25,11 @@ and phone on PostgreSQL (SQLite runs one writer at a time).
 """
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import case, func, select, text
+from sqlalchemy import ColumnElement, case, func, select, text
 
 from app.domain import Conflict, TooManyAttempts
 from app.extensions import db
@@ -53,7 +54,7 @@ class ShareExceeded:
 class OnlineShareExceeded(Conflict):
     """Some lines would take more than unpaid online orders may hold; nothing may be committed."""
 
-    def __init__(self, lines):
+    def __init__(self, lines: list[ShareExceeded]) -> None:
         self.lines = lines
         messages = {line.index: describe(line) for line in lines}
         super().__init__(" ".join(messages.values()),
@@ -63,7 +64,7 @@ class OnlineShareExceeded(Conflict):
 # Caps on open unpaid orders
 
 
-def check_pending_caps(client_address, phone):
+def check_pending_caps(client_address: str | None, phone: str | None) -> None:
     """Raise TooManyPendingOrders when this address or phone already has its unpaid orders; locks both first."""
     config = current_app.config
     _lock_for_this_transaction(f"orders-address:{client_address}", f"orders-phone:{phone}")
@@ -79,11 +80,13 @@ def check_pending_caps(client_address, phone):
             "order is paid or expires, before placing another.")
 
 
-def _pending_count(condition):
-    return db.session.scalar(select(func.count()).select_from(Order).where(condition, Order.status == OrderStatus.PENDING))
+def _pending_count(condition: ColumnElement[bool]) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(Order).where(condition, Order.status == OrderStatus.PENDING)
+    ).scalar_one()
 
 
-def _lock_for_this_transaction(*names):
+def _lock_for_this_transaction(*names: str) -> None:
     """PostgreSQL advisory locks held until commit or rollback, taken in one order so two callers never deadlock."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
@@ -96,15 +99,16 @@ def _lock_for_this_transaction(*names):
 # The online share of each product's stock
 
 
-def online_cap(stock):
+def online_cap(stock: int) -> int:
     return stock * current_app.config["ONLINE_HOLD_MAX_PERCENT"] // 100
 
 
-def client_cap(stock):
+def client_cap(stock: int) -> int:
     return -(-stock * current_app.config["ONLINE_HOLD_MAX_PERCENT_PER_CLIENT"] // 100)
 
 
-def held_by_unpaid_orders(store_id, product_ids=None, client_address=None):
+def held_by_unpaid_orders(store_id: int, product_ids: Collection[int] | None = None,
+                          client_address: str | None = None) -> dict[int, tuple[int, int]]:
     """{product_id: (units all unpaid orders hold, units this client's unpaid orders hold)} at the store."""
     by_client = OrderItem.qty if client_address is None else case(
         (Order.client_address == client_address, OrderItem.qty), else_=0)
@@ -119,12 +123,12 @@ def held_by_unpaid_orders(store_id, product_ids=None, client_address=None):
     return {product_id: (int(total), int(mine)) for product_id, total, mine in db.session.execute(query)}
 
 
-def orderable_online(on_hand, held):
+def orderable_online(on_hand: int, held: int) -> int:
     """Units one more online order may take: what is on hand, within what is left of the online share."""
     return max(0, min(on_hand, online_cap(on_hand + held) - held))
 
 
-def check_online_share(store_id, order, client_address):
+def check_online_share(store_id: int, order: Order, client_address: str | None) -> None:
     """Raise OnlineShareExceeded if the order (flushed, its stock taken and locked) goes past a share.
 
     Runs after `apply_stock_changes`, so the order's own lines are in the held
@@ -150,7 +154,7 @@ def check_online_share(store_id, order, client_address):
         raise OnlineShareExceeded(refused)
 
 
-def describe(line):
+def describe(line: ShareExceeded) -> str:
     """What the customer reads about one refused line."""
     if line.by_client:
         if line.can_order:

@@ -49,7 +49,7 @@ class PaymentStatus(StrEnum):
 
 
 ORDER_STATUSES = tuple(OrderStatus)
-FULFILMENT = {
+FULFILMENT: dict[str, OrderStatus] = {  # keyed by what the status column holds
     OrderStatus.PAID: OrderStatus.PREPARING,
     OrderStatus.PREPARING: OrderStatus.READY,
     OrderStatus.READY: OrderStatus.COMPLETED,

@@ -8,16 +8,19 @@ update on `stock_reserved` makes it happen once.
 
 import logging
 import uuid
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from app.catalog.models import Category, Product
 from app.customers.models import Customer
 from app.domain import Conflict, Invalid, NotFound
 from app.extensions import db
+from app.idempotency import Claim
 from app.inventory.models import Reason
 from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes, with_stock
 from app.models import utcnow
@@ -34,7 +37,7 @@ _order_out = OrderOut()
 # The public menu
 
 
-def menu(store_id):
+def menu(store_id: int) -> dict[str, Any]:
     products = db.session.scalars(
         with_stock(select(Product), store_id)
         .where(Product.is_active.is_(True))
@@ -42,7 +45,7 @@ def menu(store_id):
     ).all()
     categories = {c.id: c for c in db.session.scalars(select(Category).order_by(Category.sort_order, Category.name))}
     held = holds.held_by_unpaid_orders(store_id)
-    grouped = {}
+    grouped: dict[int | None, list[dict[str, Any]]] = {}
     for product in products:
         # What an online customer may order now: the counter's share of the stock is not on offer.
         available = holds.orderable_online(product.stock or 0, held.get(product.id, (0, 0))[0])
@@ -57,7 +60,7 @@ def menu(store_id):
                 "is_available": available > 0,
             }
         )
-    ordered = [(cid, c.name) for cid, c in categories.items() if cid in grouped]
+    ordered: list[tuple[int | None, str]] = [(cid, c.name) for cid, c in categories.items() if cid in grouped]
     if None in grouped:
         ordered.append((None, "Lainnya"))
     return {
@@ -69,7 +72,7 @@ def menu(store_id):
 # Placing an order
 
 
-def _load_products(items):
+def _load_products(items: Sequence[Mapping[str, Any]]) -> dict[int, Product]:
     ids = [item["product_id"] for item in items]
     products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
     for index, item in enumerate(items):
@@ -80,7 +83,8 @@ def _load_products(items):
     return products
 
 
-def place_order(store_id, data, client_address, claim=None):
+def place_order(store_id: int, data: Mapping[str, Any], client_address: str | None,
+                claim: Claim | None = None) -> Order:
     """Price the order from our own prices, reserve its stock within the online share, and return it.
 
     The stock is held for ORDER_HOLD_MINUTES; starting a payment extends it
@@ -88,7 +92,7 @@ def place_order(store_id, data, client_address, claim=None):
     `claim` is the request's Idempotency-Key claim, completed with the order.
     """
     products = _load_products(data["items"])
-    store = db.session.get(Store, store_id)
+    store = db.session.get_one(Store, store_id)
     priced = pricing.price_sale(
         [pricing.LineIn(i["product_id"], products[i["product_id"]].price_idr, i["qty"]) for i in data["items"]],
         pricing.Rates(store.tax_rate_bp, store.tax_inclusive, store.service_charge_bp),
@@ -157,7 +161,7 @@ def place_order(store_id, data, client_address, claim=None):
 # Reading
 
 
-def find_order(order_id, lock=False):
+def find_order(order_id: uuid.UUID, lock: bool = False) -> Order:
     query = select(Order).where(Order.id == order_id)
     if lock:
         # A row read earlier in this session must be re-read now that it is locked.
@@ -168,11 +172,12 @@ def find_order(order_id, lock=False):
     return order
 
 
-def order_body(order_id):
+def order_body(order_id: uuid.UUID | str) -> dict[str, Any]:
     return _order_out.dump(find_order(uuid.UUID(str(order_id))))
 
 
-def orders_query(store_id, status=None, payment_status=None, q=None, date_from=None, date_to=None):
+def orders_query(store_id: int, status: str | None = None, payment_status: str | None = None, q: str | None = None,
+                 date_from: date | None = None, date_to: date | None = None) -> Select[Order]:
     query = select(Order).where(Order.store_id == store_id).order_by(Order.created_at.desc())
     if status:
         query = query.where(Order.status == status)
@@ -196,10 +201,10 @@ def orders_query(store_id, status=None, payment_status=None, q=None, date_from=N
 # Status changes
 
 
-def _move(order_id, from_statuses, **values):
+def _move(order_id: uuid.UUID, from_statuses: Sequence[str], **values: Any) -> bool:
     """Conditionally move an order; True if this call made the change."""
     return bool(
-        db.session.execute(
+        db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
             update(Order)
             .where(Order.id == order_id, Order.status.in_(from_statuses))
             .values(updated_at=utcnow(), **values)
@@ -208,9 +213,9 @@ def _move(order_id, from_statuses, **values):
     )
 
 
-def release_stock(order_id, store_id, items):
+def release_stock(order_id: uuid.UUID, store_id: int, items: Iterable[OrderItem]) -> bool:
     """Give the order's reserved units back, once, in the caller's transaction."""
-    released = db.session.execute(
+    released = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(Order)
         .where(Order.id == order_id, Order.stock_reserved.is_(True))
         .values(stock_reserved=False)
@@ -226,7 +231,7 @@ def release_stock(order_id, store_id, items):
     return bool(released)
 
 
-def mark_paid(order, paid_at):
+def mark_paid(order: Order, paid_at: datetime) -> str:
     """The order's side of a payment that became paid. Returns what happened, for the log."""
     if _move(order.id, (OrderStatus.PENDING,), status=OrderStatus.PAID, payment_status=PaymentStatus.PAID,
              paid_at=paid_at):
@@ -238,7 +243,7 @@ def mark_paid(order, paid_at):
     return f"order already {order.status}"
 
 
-def _record_customer_purchase(order):
+def _record_customer_purchase(order: Order) -> None:
     """Link the paid order to the customer with its phone number (creating one) and count the purchase."""
     customer = db.session.scalars(select(Customer).where(Customer.phone == order.customer_phone)).first()
     if customer is None:
@@ -255,7 +260,7 @@ def _record_customer_purchase(order):
     db.session.execute(update(Order).where(Order.id == order.id).values(customer_id=customer.id))
 
 
-def close_unpaid(order, status, reason):
+def close_unpaid(order: Order, status: str, reason: str) -> bool:
     """pending -> expired | cancelled | failed, giving the stock back. Returns True if this call closed it."""
     if not _move(order.id, (OrderStatus.PENDING,), status=status, cancelled_at=utcnow(), cancel_reason=reason):
         return False
@@ -263,14 +268,14 @@ def close_unpaid(order, status, reason):
     return True
 
 
-def set_payment_status(order_id, payment_status):
+def set_payment_status(order_id: uuid.UUID, payment_status: str) -> None:
     db.session.execute(
         update(Order).where(Order.id == order_id).values(payment_status=payment_status)
         .execution_options(synchronize_session=False)
     )
 
 
-def advance(order_id, status):
+def advance(order_id: uuid.UUID, status: str) -> Order:
     """A fulfilment step: paid -> preparing -> ready -> completed, one at a time."""
     order = find_order(order_id, lock=True)
     if FULFILMENT.get(order.status) != status:
@@ -283,7 +288,7 @@ def advance(order_id, status):
     return find_order(order_id)
 
 
-def due_for_expiry(store_id=None, limit=500):
+def due_for_expiry(store_id: int | None = None, limit: int = 500) -> Sequence[uuid.UUID]:
     """Pending orders past their time whose payment is not under review."""
     query = select(Order.id).where(Order.status == OrderStatus.PENDING, Order.expires_at < utcnow(),
                                    Order.payment_status != PaymentStatus.CHALLENGE)

@@ -6,7 +6,10 @@ token (`create_snap_token`); the create endpoint waits briefly for it.
 
 import logging
 import time
+import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -15,6 +18,7 @@ from sqlalchemy import select, update
 from app import task_names
 from app.domain import Conflict, NotFound
 from app.extensions import db
+from app.idempotency import Claim
 from app.models import utcnow
 from app.orders import services as orders
 from app.orders.models import Order, OrderStatus, PaymentStatus
@@ -28,13 +32,13 @@ log = logging.getLogger(__name__)
 MIDTRANS_NAME_LIMIT = 50
 
 
-def latest_attempt(order_id):
+def latest_attempt(order_id: uuid.UUID) -> PaymentAttempt | None:
     return db.session.scalars(
         select(PaymentAttempt).where(PaymentAttempt.order_id == order_id).order_by(PaymentAttempt.attempt_no.desc())
     ).first()
 
 
-def start_payment(order_id, claim=None):
+def start_payment(order_id: uuid.UUID, claim: Claim | None = None) -> tuple[int, bool]:
     """The attempt to show the customer: a live one again, or a new one. Returns (attempt_id, is_new).
 
     `claim` is the request's Idempotency-Key claim, completed with the attempt.
@@ -72,7 +76,7 @@ def start_payment(order_id, claim=None):
     return attempt.id, True
 
 
-def _hold_for_payment(order):
+def _hold_for_payment(order: Order) -> None:
     """A payment is starting: the order keeps its stock until ORDER_PAYMENT_TTL_MINUTES after it was placed.
 
     Placing holds the stock only briefly (ORDER_HOLD_MINUTES, app/orders/holds.py);
@@ -84,7 +88,7 @@ def _hold_for_payment(order):
         order.expires_at = extended
 
 
-def _still_usable(attempt):
+def _still_usable(attempt: PaymentAttempt) -> bool:
     if attempt.status == AttemptStatus.CREATING:
         return True
     if attempt.status in (AttemptStatus.PENDING, AttemptStatus.CHALLENGE, AttemptStatus.PAID):
@@ -93,18 +97,18 @@ def _still_usable(attempt):
     return False
 
 
-def wait_for_token(attempt_id):
+def wait_for_token(attempt_id: int) -> PaymentAttempt:
     """Poll briefly for the worker to fill in the token; returns the attempt as it then stands."""
     deadline = time.monotonic() + current_app.config["PAYMENT_TOKEN_WAIT_SECONDS"]
     while True:
-        attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
+        attempt = db.session.get_one(PaymentAttempt, attempt_id, populate_existing=True)
         if attempt.status != AttemptStatus.CREATING or time.monotonic() >= deadline:
             return attempt
         db.session.rollback()  # a fresh snapshot for the next look
         time.sleep(0.1)
 
 
-def attempt_for_order(order_id):
+def attempt_for_order(order_id: uuid.UUID) -> PaymentAttempt:
     order = orders.find_order(order_id)
     attempt = latest_attempt(order.id)
     if attempt is None:
@@ -112,9 +116,9 @@ def attempt_for_order(order_id):
     return attempt
 
 
-def snap_params(order, attempt):
+def snap_params(order: Order, attempt: PaymentAttempt) -> dict[str, Any]:
     """Snap's request for this attempt; item_details always add up to gross_amount."""
-    items = [
+    items: list[dict[str, Any]] = [
         {"id": str(item.product_id), "price": item.unit_price_idr, "quantity": item.qty,
          "name": item.name[:MIDTRANS_NAME_LIMIT]}
         for item in order.items
@@ -147,12 +151,12 @@ def snap_params(order, attempt):
     return params
 
 
-def create_snap_token(attempt_id):
+def create_snap_token(attempt_id: int) -> None:
     """Ask Snap for the attempt's token, once. Transient Midtrans failures raise GatewayError for a retry."""
     attempt = db.session.get(PaymentAttempt, attempt_id)
     if attempt is None or attempt.status != AttemptStatus.CREATING:
         return
-    order = db.session.get(Order, attempt.order_id)
+    order = db.session.get_one(Order, attempt.order_id)
     if order.status != OrderStatus.PENDING or order.expires_at <= utcnow() + timedelta(seconds=30):
         closing = order.status if order.status != OrderStatus.PENDING else "about to expire"
         fail_attempt(attempt_id, f"The order is {closing}.")
@@ -167,7 +171,7 @@ def create_snap_token(attempt_id):
             reason = "Midtrans already has this attempt (a retried request); a new attempt will be made."
         fail_attempt(attempt_id, reason)
         return
-    moved = db.session.execute(
+    moved = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(PaymentAttempt)
         .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == AttemptStatus.CREATING)
         .values(status=AttemptStatus.PENDING, snap_token=token.token, redirect_url=token.redirect_url,
@@ -179,10 +183,10 @@ def create_snap_token(attempt_id):
     db.session.commit()
 
 
-def fail_attempt(attempt_id, reason):
+def fail_attempt(attempt_id: int, reason: str) -> None:
     db.session.rollback()
-    attempt = db.session.get(PaymentAttempt, attempt_id)
-    moved = db.session.execute(
+    attempt = db.session.get_one(PaymentAttempt, attempt_id)
+    moved = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(PaymentAttempt)
         .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == AttemptStatus.CREATING)
         .values(status=AttemptStatus.FAILED, failure_reason=reason[:500], updated_at=utcnow())
@@ -194,7 +198,7 @@ def fail_attempt(attempt_id, reason):
     log.warning("payment_attempt_failed attempt_id=%s reason=%s", attempt_id, reason[:200])
 
 
-def attempts_of(order_id):
+def attempts_of(order_id: uuid.UUID) -> Sequence[PaymentAttempt]:
     return db.session.scalars(
         select(PaymentAttempt).where(PaymentAttempt.order_id == order_id).order_by(PaymentAttempt.attempt_no)
     ).all()

@@ -11,7 +11,9 @@ constant time. Nothing here logs the server key or full tokens.
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import midtransclient
 import requests
@@ -27,7 +29,8 @@ READ_TIMEOUT_SECONDS = 10
 class GatewayError(Exception):
     """Midtrans said no (permanent) or could not be reached or failed (transient: try again later)."""
 
-    def __init__(self, message, *, transient, http_status=None, body=None):
+    def __init__(self, message: str, *, transient: bool, http_status: int | None = None,
+                 body: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.transient = transient
@@ -52,10 +55,10 @@ class TransactionState:
     payment_type: str | None = None
     transaction_id: str | None = None
     status_code: str | None = None
-    raw: dict = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def amount_idr(self):
+    def amount_idr(self) -> int | None:
         """The gross amount as whole rupiah, or None if it is not a whole number."""
         if self.gross_amount is None:
             return None
@@ -66,12 +69,12 @@ class TransactionState:
 class _TimeoutSession(requests.Session):
     """requests with a timeout on every call: a hung Midtrans must not hang a worker."""
 
-    def request(self, method, url, **kwargs):
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]  # passes everything on by keyword
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS))
         return super().request(method, url, **kwargs)
 
 
-def _translate(action, error):
+def _translate(action: str, error: Exception) -> GatewayError:
     """midtransclient's and requests' failures as one GatewayError."""
     if isinstance(error, MidtransAPIError):
         body = error.api_response_dict or {}
@@ -87,13 +90,14 @@ def _translate(action, error):
     return GatewayError(f"Midtrans {action} unreachable: {type(error).__name__}", transient=True)
 
 
-def _error_messages(body):
+def _error_messages(body: Mapping[str, Any]) -> str:
     messages = body.get("error_messages") or [body.get("status_message") or ""]
     return "; ".join(str(message) for message in messages if message)
 
 
 class MidtransGateway:
-    def __init__(self, *, server_key, client_key, is_production, snap_base_url, api_base_url, notification_url=None):
+    def __init__(self, *, server_key: str, client_key: str, is_production: bool, snap_base_url: str, api_base_url: str,
+                 notification_url: str | None = None) -> None:
         self._server_key = server_key
         self._client_key = client_key
         self._is_production = is_production
@@ -102,10 +106,10 @@ class MidtransGateway:
         self._notification_url = notification_url
         self._session = _TimeoutSession()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"MidtransGateway(snap={self._snap_base_url!r}, api={self._api_base_url!r})"
 
-    def _client(self, headers=None):
+    def _client(self, headers: Mapping[str, str] | None = None) -> midtransclient.Snap:
         # A fresh client each call: midtransclient shares a default headers dict between instances.
         snap = midtransclient.Snap(
             is_production=self._is_production,
@@ -120,20 +124,20 @@ class MidtransGateway:
         snap.http_client.http_client = self._session
         return snap
 
-    def _call(self, action, function, *args):
+    def _call(self, action: str, function: Callable[..., Any], *args: Any) -> Any:
         try:
             return function(*args)
         except (MidtransAPIError, JSONDecodeError, requests.RequestException) as error:
             raise _translate(action, error) from None
 
-    def create_snap(self, params):
+    def create_snap(self, params: Mapping[str, Any]) -> SnapToken:
         headers = {"X-Override-Notification": self._notification_url} if self._notification_url else {}
         snap = self._client(headers)
         response = self._call("Snap create", snap.create_transaction, params)
         log.info("midtrans_snap_created order_id=%s", params["transaction_details"]["order_id"])
         return SnapToken(token=response["token"], redirect_url=response["redirect_url"])
 
-    def status(self, midtrans_order_id):
+    def status(self, midtrans_order_id: str) -> TransactionState:
         try:
             body = self._client().transactions.status(midtrans_order_id)
         except MidtransAPIError as error:
@@ -148,7 +152,7 @@ class MidtransGateway:
         return self._state(body)
 
     @staticmethod
-    def _state(body):
+    def _state(body: dict[str, Any]) -> TransactionState:
         return TransactionState(
             found=True,
             transaction_status=body.get("transaction_status"),
@@ -160,18 +164,18 @@ class MidtransGateway:
             raw=body,
         )
 
-    def expire(self, midtrans_order_id):
+    def expire(self, midtrans_order_id: str) -> TransactionState:
         return self._state(self._call("expire", self._client().transactions.expire, midtrans_order_id))
 
-    def cancel(self, midtrans_order_id):
+    def cancel(self, midtrans_order_id: str) -> TransactionState:
         return self._state(self._call("cancel", self._client().transactions.cancel, midtrans_order_id))
 
-    def refund(self, midtrans_order_id, amount_idr, reason, refund_key):
+    def refund(self, midtrans_order_id: str, amount_idr: int, reason: str, refund_key: str) -> Any:
         params = {"refund_key": refund_key, "amount": amount_idr, "reason": reason[:255]}
         return self._call("refund", self._client().transactions.refund, midtrans_order_id, params)
 
 
-def gateway():
+def gateway() -> MidtransGateway:
     """The app's gateway, built once from its configuration."""
     instance = current_app.extensions.get("midtrans_gateway")
     if instance is None:
@@ -187,11 +191,11 @@ def gateway():
     return instance
 
 
-def signature_for(order_id, status_code, gross_amount, server_key):
+def signature_for(order_id: str, status_code: str, gross_amount: str, server_key: str) -> str:
     return hashlib.sha512(f"{order_id}{status_code}{gross_amount}{server_key}".encode()).hexdigest()
 
 
-def signature_is_valid(notification, server_key):
+def signature_is_valid(notification: Mapping[str, Any], server_key: str) -> bool:
     """Midtrans's signature over the raw strings as received, compared in constant time."""
     expected = signature_for(
         notification.get("order_id", ""), notification.get("status_code", ""),

@@ -7,11 +7,15 @@ and applies what that says through `transitions.apply_state`.
 import hashlib
 import logging
 import time
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import redis
 from flask import current_app
 from sqlalchemy import delete, select, update
+from werkzeug.datastructures import Headers
 
 from app import jsonbody, task_names
 from app.domain import Forbidden, Malformed
@@ -32,7 +36,7 @@ MAX_WEBHOOK_BODY = 64 * 1024
 _REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key")
 
 
-def record_notification(raw_body, headers, remote_addr):
+def record_notification(raw_body: str, headers: Headers, remote_addr: str | None) -> WebhookLog:
     """Verify a notification, store it, and queue its processing.
 
     The check needs nothing but the body and the server key, so it runs
@@ -42,6 +46,7 @@ def record_notification(raw_body, headers, remote_addr):
     kept for audit in bounded form, and only while senders stay within the
     storage caps (`_within_unverified_caps`), so strangers cannot fill the disk.
     """
+    problem: str | None
     try:
         payload = jsonbody.loads(raw_body)
     except ValueError as error:
@@ -65,15 +70,16 @@ def record_notification(raw_body, headers, remote_addr):
     return entry
 
 
-def _has_required_fields(payload):
+def _has_required_fields(payload: object) -> bool:
     return isinstance(payload, dict) and all(isinstance(payload.get(name), str) for name in _REQUIRED_FIELDS)
 
 
-def _entry(body, headers, remote_addr, payload, status, signature_valid):
+def _entry(body: str, headers: Headers, remote_addr: str | None, payload: Any, status: str,
+           signature_valid: bool | None) -> WebhookLog:
     return WebhookLog(
         received_at=utcnow(),
         remote_addr=(remote_addr or "")[:64] or None,
-        headers={name: headers.get(name)[:MAX_HEADER_CHARS] for name in KEPT_HEADERS if headers.get(name)},
+        headers={name: value[:MAX_HEADER_CHARS] for name in KEPT_HEADERS if (value := headers.get(name))},
         body=body,
         midtrans_order_id=payload["order_id"][:64] if payload else None,
         transaction_status=(str(payload.get("transaction_status") or "")[:32] or None) if payload else None,
@@ -83,7 +89,8 @@ def _entry(body, headers, remote_addr, payload, status, signature_valid):
     )
 
 
-def _record_refused(raw_body, headers, remote_addr, status, problem, payload):
+def _record_refused(raw_body: str, headers: Headers, remote_addr: str | None, status: str, problem: str,
+                    payload: Any) -> None:
     """Keep an audit row of a refused notification: an excerpt, and the size and hash of the whole body."""
     if not _within_unverified_caps(remote_addr):
         log.warning("webhook_%s_not_stored remote_addr=%s body_chars=%s", status, remote_addr, len(raw_body))
@@ -101,7 +108,7 @@ def _record_refused(raw_body, headers, remote_addr, status, problem, payload):
     log.warning("webhook_%s log_id=%s remote_addr=%s", status, entry.id, remote_addr)
 
 
-def _within_unverified_caps(remote_addr):
+def _within_unverified_caps(remote_addr: str | None) -> bool:
     """Count a refused notification against the per-minute storage caps, in total and per address.
 
     With Redis unreachable the row is stored anyway: a refused notification
@@ -122,7 +129,7 @@ def _within_unverified_caps(remote_addr):
             and from_address <= config["WEBHOOK_UNVERIFIED_PER_ADDRESS_PER_MINUTE"])
 
 
-def purge_refused(older_than_days=None, batch=5000):
+def purge_refused(older_than_days: int | None = None, batch: int = 5000) -> int:
     """Delete refused (invalid or wrongly signed) notifications past their retention; returns how many."""
     days = current_app.config["WEBHOOK_UNVERIFIED_RETENTION_DAYS"] if older_than_days is None else older_than_days
     cutoff = utcnow() - timedelta(days=days)
@@ -136,19 +143,20 @@ def purge_refused(older_than_days=None, batch=5000):
         ).all()
         if not ids:
             return removed
-        removed += db.session.execute(delete(WebhookLog).where(WebhookLog.id.in_(ids))).rowcount
+        removed += db.session.execute(delete(WebhookLog).where(WebhookLog.id.in_(ids))).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
         db.session.commit()
 
 
-def process_notification(log_id):
+def process_notification(log_id: int) -> str | None:
     """Apply one stored notification by asking the status API. Safe to run twice."""
     entry = db.session.get(WebhookLog, log_id)
-    if entry is None or entry.processing_status != WebhookState.RECEIVED:
+    # A received entry always names its order (it is stored so only with every required field).
+    if entry is None or entry.processing_status != WebhookState.RECEIVED or entry.midtrans_order_id is None:
         return None
     entry.attempts += 1
     db.session.commit()
     outcome = reconcile_midtrans_order(entry.midtrans_order_id, source=f"webhook {log_id}")
-    closed = db.session.execute(
+    closed = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(WebhookLog)
         .where(WebhookLog.id == log_id, WebhookLog.processing_status == WebhookState.RECEIVED)
         .values(processing_status=WebhookState.IGNORED if outcome.startswith("ignored") else WebhookState.PROCESSED,
@@ -158,7 +166,7 @@ def process_notification(log_id):
     return outcome if closed else None
 
 
-def mark_notification_failed(log_id, reason):
+def mark_notification_failed(log_id: int, reason: str) -> None:
     db.session.rollback()
     db.session.execute(
         update(WebhookLog)
@@ -168,7 +176,7 @@ def mark_notification_failed(log_id, reason):
     db.session.commit()
 
 
-def reconcile_midtrans_order(midtrans_order_id, source):
+def reconcile_midtrans_order(midtrans_order_id: str, source: str) -> str:
     attempt_id = db.session.scalar(
         select(PaymentAttempt.id).where(PaymentAttempt.midtrans_order_id == midtrans_order_id)
     )
@@ -179,7 +187,7 @@ def reconcile_midtrans_order(midtrans_order_id, source):
     return apply_state(attempt_id, state, source)
 
 
-def notification_target(log_id):
+def notification_target(log_id: int) -> str | None:
     """The Midtrans order_id of a stored notification still to process, or None."""
     entry = db.session.get(WebhookLog, log_id)
     if entry is None or entry.processing_status != WebhookState.RECEIVED:
@@ -187,7 +195,7 @@ def notification_target(log_id):
     return entry.midtrans_order_id
 
 
-def unprocessed_notifications(limit=500, older_than_seconds=30):
+def unprocessed_notifications(limit: int = 500, older_than_seconds: int = 30) -> Sequence[int]:
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     return db.session.scalars(
         select(WebhookLog.id)
@@ -197,7 +205,7 @@ def unprocessed_notifications(limit=500, older_than_seconds=30):
     ).all()
 
 
-def notifications_of(order_id):
+def notifications_of(order_id: uuid.UUID) -> Sequence[WebhookLog]:
     ids = [a.midtrans_order_id for a in attempts_of(order_id)]
     if not ids:
         return []

@@ -11,6 +11,7 @@ every status change goes through `transitions.apply_state`.
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from flask import current_app
@@ -30,11 +31,12 @@ from app.payments.attempts import attempts_of
 from app.payments.notifications import notifications_of, unprocessed_notifications
 from app.payments.transitions import apply_state, events_of, record_event
 from app.tasking import send_task
+from app.users.models import User
 
 log = logging.getLogger(__name__)
 
 
-def quiet_attempts(limit=500):
+def quiet_attempts(limit: int = 500) -> Sequence[int]:
     """Open attempts with no news for the grace period: ask Midtrans about them."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["PAYMENT_RECONCILE_GRACE_SECONDS"])
     return db.session.scalars(
@@ -49,7 +51,7 @@ def quiet_attempts(limit=500):
     ).all()
 
 
-def stuck_creating_attempts(limit=200):
+def stuck_creating_attempts(limit: int = 200) -> Sequence[int]:
     cutoff = utcnow() - timedelta(seconds=current_app.config["PAYMENT_RECONCILE_GRACE_SECONDS"])
     return db.session.scalars(
         select(PaymentAttempt.id).where(PaymentAttempt.status == AttemptStatus.CREATING, PaymentAttempt.updated_at < cutoff)
@@ -57,7 +59,7 @@ def stuck_creating_attempts(limit=200):
     ).all()
 
 
-def reconcile_attempt(attempt_id):
+def reconcile_attempt(attempt_id: int) -> str | None:
     attempt = db.session.get(PaymentAttempt, attempt_id)
     if attempt is None or attempt.status not in states.OPEN:
         return None
@@ -66,7 +68,7 @@ def reconcile_attempt(attempt_id):
     return apply_state(attempt_id, gateway().status(midtrans_order_id), "reconciliation")
 
 
-def expire_order(order_id):
+def expire_order(order_id: uuid.UUID | str) -> str:
     """Close an order whose time ran out: stop its payments at Midtrans first, then release its stock once."""
     order_id = uuid.UUID(str(order_id))
     order = db.session.get(Order, order_id)
@@ -97,7 +99,7 @@ def expire_order(order_id):
     return "expired" if closed else f"order is {order.status}"
 
 
-def _stop_at_midtrans(attempt_id, midtrans_order_id):
+def _stop_at_midtrans(attempt_id: int, midtrans_order_id: str) -> None:
     """Expire the transaction at Midtrans so it cannot be paid any more, then apply what is true now."""
     try:
         gateway().expire(midtrans_order_id)
@@ -110,7 +112,7 @@ def _stop_at_midtrans(attempt_id, midtrans_order_id):
         apply_state(attempt_id, state, "expiry")
 
 
-def cancel_order(order_id, user, reason, refund_manually=False):
+def cancel_order(order_id: uuid.UUID, user: User, reason: str | None, refund_manually: bool = False) -> Order:
     order = orders.find_order(order_id)
     if order.status in (OrderStatus.COMPLETED, OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.FAILED):
         raise Conflict(f"The order is {order.status}; it cannot be cancelled.")
@@ -140,7 +142,7 @@ def cancel_order(order_id, user, reason, refund_manually=False):
     return _cancel_paid(order, reason, refund_manually)
 
 
-def _cancel_paid(order, reason, refund_manually):
+def _cancel_paid(order: Order, reason: str, refund_manually: bool) -> Order:
     paid = db.session.scalars(
         select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
                                      PaymentAttempt.status.in_((AttemptStatus.PAID, AttemptStatus.PARTIALLY_REFUNDED)))
@@ -180,7 +182,7 @@ def _cancel_paid(order, reason, refund_manually):
     return orders.find_order(order.id)
 
 
-def order_detail(order_id):
+def order_detail(order_id: uuid.UUID) -> Order:
     """The order with its payment attempts, notifications and money events, for the staff screen."""
     order = orders.find_order(order_id)
     order.payments = attempts_of(order.id)
@@ -189,7 +191,7 @@ def order_detail(order_id):
     return order
 
 
-def sweep():
+def sweep() -> dict[str, int]:
     """Queue the follow-up work beat is for; each queued task is idempotent."""
     from app.orders.services import due_for_expiry
 
@@ -203,7 +205,7 @@ def sweep():
     return counts
 
 
-def _send_each(task_name, ids):
+def _send_each(task_name: str, ids: Sequence[object]) -> int:
     for item in ids:
         send_task(task_name, item)
     return len(ids)

@@ -6,6 +6,8 @@ duplicate, racing and out-of-order notifications change nothing twice.
 """
 
 import logging
+import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
@@ -14,26 +16,27 @@ from app.models import utcnow
 from app.orders import services as orders
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments import states
+from app.payments.gateway import TransactionState
 from app.payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 
 log = logging.getLogger(__name__)
 
 
-def is_latest_attempt(attempt):
+def is_latest_attempt(attempt: PaymentAttempt) -> bool:
     latest_no = db.session.scalar(
         select(func.max(PaymentAttempt.attempt_no)).where(PaymentAttempt.order_id == attempt.order_id)
     )
     return latest_no == attempt.attempt_no
 
 
-def _refunded_amount(state):
+def _refunded_amount(state: TransactionState) -> int:
     try:
         return int(float(state.raw.get("refund_amount") or 0))
     except (TypeError, ValueError):
         return 0
 
 
-def apply_state(attempt_id, state, source):
+def apply_state(attempt_id: int, state: TransactionState, source: str) -> str:
     """Bring the attempt (and its order) to what the status API says, forward only. Returns the outcome."""
     attempt = db.session.scalars(
         select(PaymentAttempt).where(PaymentAttempt.id == attempt_id).with_for_update()
@@ -67,7 +70,7 @@ def apply_state(attempt_id, state, source):
 
     attempt.status = new
     attempt.updated_at = utcnow()
-    order = db.session.get(Order, attempt.order_id)
+    order = db.session.get_one(Order, attempt.order_id)
     outcome = _order_effects(attempt, order, current, new, state, refunded)
     if is_latest_attempt(attempt) or new == AttemptStatus.PAID:
         orders.set_payment_status(order.id, PaymentStatus(new))
@@ -76,7 +79,8 @@ def apply_state(attempt_id, state, source):
     return f"attempt {attempt.attempt_no}: {current} -> {new}; {outcome} ({source})"
 
 
-def _order_effects(attempt, order, current, new, state, refunded):
+def _order_effects(attempt: PaymentAttempt, order: Order, current: str, new: str, state: TransactionState,
+                   refunded: int) -> str | None:
     if new == AttemptStatus.PAID:
         attempt.paid_at = utcnow()
         outcome = orders.mark_paid(order, attempt.paid_at)
@@ -107,11 +111,11 @@ def _order_effects(attempt, order, current, new, state, refunded):
     return "the customer may try to pay again"
 
 
-def record_event(attempt, kind, amount, detail):
+def record_event(attempt: PaymentAttempt, kind: str, amount: int | None, detail: str) -> None:
     db.session.add(PaymentEvent(attempt_id=attempt.id, kind=kind, amount_idr=amount, detail=detail[:500]))
 
 
-def events_of(order_id):
+def events_of(order_id: uuid.UUID) -> Sequence[PaymentEvent]:
     return db.session.scalars(
         select(PaymentEvent).join(PaymentAttempt, PaymentAttempt.id == PaymentEvent.attempt_id)
         .where(PaymentAttempt.order_id == order_id).order_by(PaymentEvent.id)

@@ -21,6 +21,9 @@ escape in XLSX as well, because a person editing the cell or saving the
 sheet as CSV makes the text a formula again. Both formats carry the same text.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
@@ -29,12 +32,12 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 REPLACEMENT = "\ufffd"
 
 
-def safe_text(text):
+def safe_text(text: str) -> str:
     """`text` with control characters XLSX refuses replaced, and a quote in front if it would start a formula."""
     text = ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, text)
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def safe_row(row):
+def safe_row(row: Iterable[Any]) -> list[Any]:
     """The row with every text cell made safe; numbers, dates and empty cells as they are."""
     return [safe_text(value) if isinstance(value, str) else value for value in row]

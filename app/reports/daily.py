@@ -16,12 +16,15 @@ Definitions, the same for live figures and stored summaries:
   day, less what was refunded that day.
 """
 
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, func, select
 
 from app.extensions import db
 from app.orders.models import Order, OrderItem, OrderStatus
@@ -38,33 +41,33 @@ REFUND_EVENTS = ("refund", "manual_refund", "chargeback", "reversed")
 
 @dataclass
 class DayFigures:
-    sales: dict = field(default_factory=dict)      # channel -> {field: int}
-    tenders: dict = field(default_factory=dict)    # method -> [amount_idr, payments_count]
-    cashiers: dict = field(default_factory=dict)   # cashier_id -> [sales_count, net_idr]
-    products: dict = field(default_factory=dict)   # product_id -> [qty, revenue_idr]
+    sales: dict[str, dict[str, int]] = field(default_factory=dict)      # channel -> {field: int}
+    tenders: dict[str, list[int]] = field(default_factory=dict)    # method -> [amount_idr, payments_count]
+    cashiers: dict[int, list[int]] = field(default_factory=dict)   # cashier_id -> [sales_count, net_idr]
+    products: dict[int, list[int]] = field(default_factory=dict)   # product_id -> [qty, revenue_idr]
 
 
-def store_zone():
+def store_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["STORE_TIMEZONE"])
 
 
-def today():
+def today() -> date:
     """The store's business day now."""
     return datetime.now(store_zone()).date()
 
 
-def utc_bounds(day):
+def utc_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants where the store's local `day` starts and ends."""
     zone = store_zone()
     start = datetime.combine(day, time.min, zone)
     return start, datetime.combine(day + timedelta(days=1), time.min, zone)
 
 
-def _blank():
+def _blank() -> dict[str, int]:
     return dict.fromkeys(SALES_FIELDS, 0)
 
 
-def compute_day(store_id, day, until=None):
+def compute_day(store_id: int, day: date, until: datetime | None = None) -> DayFigures:
     """The day's figures from the raw rows; `until` (UTC) cuts the day short (the dashboard's "so far")."""
     start, end = utc_bounds(day)
     if until is not None:
@@ -76,11 +79,11 @@ def compute_day(store_id, day, until=None):
     return figures
 
 
-def _kept_sales(store_id, day, end):
+def _kept_sales(store_id: int, day: date, end: datetime) -> tuple[ColumnElement[bool], ...]:
     return (Sale.store_id == store_id, Sale.business_date == day, Sale.status != SaleStatus.VOIDED, Sale.created_at < end)
 
 
-def _pos_sales(figures, store_id, day, end):
+def _pos_sales(figures: DayFigures, store_id: int, day: date, end: datetime) -> None:
     kept = _kept_sales(store_id, day, end)
     row = db.session.execute(
         select(func.count(), func.coalesce(func.sum(Sale.subtotal_idr), 0), func.coalesce(func.sum(Sale.discount_idr), 0),
@@ -111,7 +114,7 @@ def _pos_sales(figures, store_id, day, end):
         _add(figures.cashiers, cashier_id, int(count), int(net))
 
 
-def _pos_refunds(figures, store_id, start, end):
+def _pos_refunds(figures: DayFigures, store_id: int, start: datetime, end: datetime) -> None:
     in_day = (Refund.store_id == store_id, Refund.created_at >= start, Refund.created_at < end)
     for method, amount in db.session.execute(
         select(Refund.method, func.sum(Refund.amount_idr)).where(*in_day).group_by(Refund.method)
@@ -125,7 +128,7 @@ def _pos_refunds(figures, store_id, start, end):
         _add(figures.products, product_id, -int(qty), -int(amount))
 
 
-def _online(figures, store_id, start, end):
+def _online(figures: DayFigures, store_id: int, start: datetime, end: datetime) -> None:
     paid = (Order.store_id == store_id, Order.paid_at >= start, Order.paid_at < end)
     row = db.session.execute(
         select(func.count(), func.coalesce(func.sum(Order.subtotal_idr), 0), func.coalesce(func.sum(Order.service_charge_idr), 0),
@@ -147,7 +150,7 @@ def _online(figures, store_id, start, end):
     ):
         _add(figures.tenders, f"online_{payment_type or 'unknown'}", int(amount), int(count))
 
-    for payment_type, amount in db.session.execute(
+    for payment_type, refunded in db.session.execute(
         select(PaymentAttempt.payment_type, func.sum(PaymentEvent.amount_idr))
         .join(PaymentAttempt, PaymentAttempt.id == PaymentEvent.attempt_id)
         .join(Order, Order.id == PaymentAttempt.order_id)
@@ -155,8 +158,8 @@ def _online(figures, store_id, start, end):
                PaymentEvent.created_at >= start, PaymentEvent.created_at < end)
         .group_by(PaymentAttempt.payment_type)
     ):
-        online["refunds_idr"] += int(amount or 0)
-        _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(amount or 0), 0)
+        online["refunds_idr"] += int(refunded or 0)
+        _add(figures.tenders, f"online_{payment_type or 'unknown'}", -int(refunded or 0), 0)
 
     # Paid orders cancelled (and refunded) that day give their units back.
     for product_id, qty, revenue in _order_lines(Order.store_id == store_id, Order.status == OrderStatus.CANCELLED,
@@ -165,13 +168,13 @@ def _online(figures, store_id, start, end):
         _add(figures.products, product_id, -qty, -revenue)
 
 
-def _order_lines(*where):
+def _order_lines(*where: ColumnElement[bool]) -> Iterator[tuple[int, int, int]]:
     """(product_id, qty, share of the order's total) for each line of the orders matching `where`.
 
     An order line stores its price before service charge and tax; its revenue is its share of
     the total, shared out as a sale's lines are, so online and POS revenue mean the same thing.
     """
-    by_order = {}
+    by_order: dict[uuid.UUID, list[Row[uuid.UUID, int, int, int, int]]] = {}
     for line in db.session.execute(
         select(OrderItem.order_id, OrderItem.product_id, OrderItem.qty, OrderItem.line_total_idr, Order.total_idr)
         .join(Order, Order.id == OrderItem.order_id).where(*where).order_by(OrderItem.order_id, OrderItem.id)
@@ -183,7 +186,7 @@ def _order_lines(*where):
             yield line.product_id, int(line.qty), share
 
 
-def _add(bucket, key, first, second):
+def _add(bucket: dict[Any, list[int]], key: object, first: int, second: int) -> None:
     totals = bucket.setdefault(key, [0, 0])
     totals[0] += first
     totals[1] += second

@@ -10,14 +10,16 @@ machines, EXPORT_DIR must be storage the worker and the API share.
 import csv
 import logging
 import os
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import String, and_, literal, select, update
+from sqlalchemy import Select, String, and_, literal, select, update
 
 from app import task_names
 from app.catalog.models import Product
@@ -36,11 +38,15 @@ from app.sales.statuses import SaleStatus
 from app.tasking import enqueue_after_commit
 from app.users.models import User
 
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
 log = logging.getLogger(__name__)
 BATCH = 1000
 
 
-def request_export(store_id, user_id, report, file_format, date_from, date_to):
+def request_export(store_id: int, user_id: int, report: str, file_format: str, date_from: date,
+                   date_to: date) -> ReportExport:
     services.check_range(date_from, date_to)
     export = ReportExport(store_id=store_id, requested_by_id=user_id, report=report, format=file_format,
                           date_from=date_from, date_to=date_to, status=ExportStatus.PENDING, created_at=utcnow())
@@ -51,7 +57,7 @@ def request_export(store_id, user_id, report, file_format, date_from, date_to):
     return export
 
 
-def get_export(export_id, user_id):
+def get_export(export_id: int, user_id: int) -> ReportExport:
     """The export if this user asked for it; NotFound for anyone else, as if it did not exist."""
     export = db.session.get(ReportExport, export_id)
     if export is None or export.requested_by_id != user_id:
@@ -59,11 +65,12 @@ def get_export(export_id, user_id):
     return export
 
 
-def export_path(export):
+def export_path(export: ReportExport) -> Path:
+    assert export.file_name is not None, "only a done export has a file"
     return Path(current_app.config["EXPORT_DIR"]) / export.file_name
 
 
-def downloadable(export_id, user_id):
+def downloadable(export_id: int, user_id: int) -> tuple[ReportExport, Path]:
     export = get_export(export_id, user_id)
     if export.status == ExportStatus.EXPIRED:
         raise Gone("The file has been cleaned up; request the export again.")
@@ -78,9 +85,9 @@ def downloadable(export_id, user_id):
 # The task body
 
 
-def run_export(export_id):
+def run_export(export_id: int) -> int | None:
     """Write the export's file once; a second run of a finished export changes nothing."""
-    claimed = db.session.execute(
+    claimed = db.session.execute(  # type: ignore[attr-defined]  # DML gives a CursorResult
         update(ReportExport)
         .where(ReportExport.id == export_id, ReportExport.status.in_((ExportStatus.PENDING, ExportStatus.RUNNING)))
         .values(status=ExportStatus.RUNNING)
@@ -88,7 +95,7 @@ def run_export(export_id):
     db.session.commit()
     if not claimed:
         return None
-    export = db.session.get(ReportExport, export_id)
+    export = db.session.get_one(ReportExport, export_id)
     header, rows = REPORTS[export.report](export)
     directory = Path(current_app.config["EXPORT_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
@@ -106,7 +113,7 @@ def run_export(export_id):
     return count
 
 
-def mark_failed(export_id, reason):
+def mark_failed(export_id: int, reason: str) -> None:
     db.session.rollback()
     db.session.execute(
         update(ReportExport).where(ReportExport.id == export_id, ReportExport.status != ExportStatus.DONE)
@@ -115,7 +122,7 @@ def mark_failed(export_id, reason):
     db.session.commit()
 
 
-def _write_csv(path, header, rows):
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
         # Every text cell in double quotes (numbers bare, so they stay numbers): a comma or a
@@ -128,7 +135,7 @@ def _write_csv(path, header, rows):
     return count
 
 
-def _write_xlsx(path, header, rows):
+def _write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("report")
     sheet.append(header)
@@ -140,7 +147,7 @@ def _write_xlsx(path, header, rows):
     return count
 
 
-def _xlsx_cells(sheet, row):
+def _xlsx_cells(sheet: "WriteOnlyWorksheet", row: Sequence[Any]) -> list[Any]:
     """Text as string cells, always: openpyxl would make a text starting with `=` a formula, `#N/A` an error."""
     cells = []
     for value in row:
@@ -153,20 +160,20 @@ def _xlsx_cells(sheet, row):
     return cells
 
 
-def _stream(statement):
+def _stream(statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     """Rows of `statement` from a server-side cursor, BATCH at a time, as plain tuples."""
     result = db.session.execute(statement.execution_options(yield_per=BATCH))
     for row in result:
         yield tuple(row)
 
 
-def _range(export):
+def _range(export: ReportExport) -> tuple[datetime, datetime]:
     start, _ = utc_bounds(export.date_from)
     _, end = utc_bounds(export.date_to)
     return start, end
 
 
-def _sales_detail(export):
+def _sales_detail(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["channel", "number", "business_date", "created_at", "status", "cashier", "subtotal_idr",
               "discount_idr", "service_charge_idr", "tax_idr", "total_idr", "paid_idr", "change_idr", "refunded_idr"]
     start, end = _range(export)
@@ -186,7 +193,7 @@ def _sales_detail(export):
         .order_by(Order.paid_at)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[Any, ...]]:
         yield from _stream(pos)
         for row in _stream(online):
             yield (row[0], str(row[1]), row[2].astimezone(services.store_zone()).date(), *row[3:])
@@ -194,7 +201,7 @@ def _sales_detail(export):
     return header, (_cells(row) for row in rows())
 
 
-def _items_sold(export):
+def _items_sold(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["channel", "number", "business_date", "sku", "name", "qty", "unit_price_idr", "line_discount_idr",
               "total_share_idr", "refunded_qty"]
     start, end = _range(export)
@@ -214,12 +221,12 @@ def _items_sold(export):
         .order_by(Order.paid_at, Order.id, OrderItem.id)
     )
 
-    def rows():
+    def rows() -> Iterator[tuple[Any, ...]]:
         yield from _stream(pos)
         # An order line stores its price before service and tax: its share of the order's total is
         # shared out as a sale's lines are (and as the reports count it).
-        for _, lines in groupby(_stream(online), key=lambda row: row[1]):
-            lines = list(lines)
+        for _, order_lines in groupby(_stream(online), key=lambda row: row[1]):
+            lines = list(order_lines)
             shares = share_out(lines[0][10], [line[8] for line in lines])
             for row, share in zip(lines, shares):
                 yield (row[0], str(row[1]), row[2].astimezone(services.store_zone()).date(), *row[3:8], share, row[9])
@@ -227,7 +234,7 @@ def _items_sold(export):
     return header, (_cells(row) for row in rows())
 
 
-def _stock_movements(export):
+def _stock_movements(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["created_at", "sku", "name", "delta", "balance_after", "reason", "reference", "note", "user"]
     start, end = _range(export)
     statement = (
@@ -242,7 +249,7 @@ def _stock_movements(export):
     return header, (_cells(row) for row in _stream(statement))
 
 
-def _best_sellers(export):
+def _best_sellers(export: ReportExport) -> tuple[list[str], Iterable[Sequence[Any]]]:
     header = ["rank", "sku", "name", "category", "qty", "revenue_idr"]
     rows = services.best_sellers(export.store_id, export.date_from, export.date_to, by="qty", limit=100_000)
     return header, (
@@ -251,7 +258,7 @@ def _best_sellers(export):
     )
 
 
-def _cells(row):
+def _cells(row: Sequence[Any]) -> tuple[Any, ...]:
     """Values a spreadsheet shows as they are: times in the store's zone, without tzinfo (XLSX has none)."""
     zone = services.store_zone()
     return tuple(
@@ -269,7 +276,7 @@ REPORTS = {
 }
 
 
-def clean_up_old_files():
+def clean_up_old_files() -> int:
     """Delete export files past their retention; their rows say `expired`. Returns how many."""
     cutoff = utcnow() - timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
     old = db.session.scalars(

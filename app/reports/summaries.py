@@ -1,7 +1,8 @@
 """The nightly summaries: each closed day's figures (`daily.compute_day`) stored for the reports."""
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
@@ -13,7 +14,7 @@ from app.reports.models import DailyCashier, DailyProduct, DailySales, DailyTend
 log = logging.getLogger(__name__)
 
 
-def build_day(store_id, day):
+def build_day(store_id: int, day: date) -> None:
     """Store the day's figures, replacing any earlier build (one transaction). Only closed days."""
     if day >= today():
         raise ValueError(f"{day} is not closed yet; summaries are built for past days only")
@@ -35,12 +36,12 @@ def build_day(store_id, day):
     log.info("daily_summary_built store_id=%s day=%s", store_id, day)
 
 
-def _insert_many(model, rows):
+def _insert_many(model: type[Any], rows: list[dict[str, Any]]) -> None:
     if rows:
         db.session.execute(insert(model), rows)
 
 
-def build_range(store_id, date_from, date_to):
+def build_range(store_id: int, date_from: date, date_to: date) -> int:
     """Build every closed day in the range; returns how many."""
     day, built = date_from, 0
     last = min(date_to, today() - timedelta(days=1))
@@ -51,7 +52,7 @@ def build_range(store_id, date_from, date_to):
     return built
 
 
-def build_recent(store_id, days=7):
+def build_recent(store_id: int, days: int = 7) -> list[str]:
     """Yesterday, and any of the last `days` closed days not built yet (beat runs this nightly)."""
     yesterday = today() - timedelta(days=1)
     built_days = set(db.session.scalars(

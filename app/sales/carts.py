@@ -11,9 +11,11 @@ has resumed it since; resuming on another till takes the cart over. Any other
 `cart_id` refuses the checkout (409) and deletes nothing.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 
 from app.catalog.models import Product
 from app.customers.models import Customer
@@ -31,16 +33,16 @@ class ResumedCart:
     """A cart as a till shows it on resuming: its lines with today's name, price and stock."""
 
     cart: Cart
-    items: list[dict] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
     customer: Customer | None = None
 
 
-def carts_query(store_id):
+def carts_query(store_id: int) -> Select[Cart]:
     """The store's parked carts, oldest first (the customer who has waited longest)."""
     return select(Cart).where(Cart.store_id == store_id).order_by(Cart.created_at, Cart.id)
 
 
-def get_cart(store_id, cart_id, for_update=False):
+def get_cart(store_id: int, cart_id: int, for_update: bool = False) -> Cart:
     query = select(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -50,29 +52,29 @@ def get_cart(store_id, cart_id, for_update=False):
     return cart
 
 
-def _check_like_checkout(store_id, content):
+def _check_like_checkout(store_id: int, content: Mapping[str, Any]) -> None:
     """Invalid for what the checkout would refuse, except payments (not given yet)."""
     # The checkout's own rules, so a cart is never parked that checkout would refuse.
     products = checkout_rules.load_sellable_products(content["items"])
-    checkout_rules.price_lines(content, products, db.session.get(Store, store_id))
+    checkout_rules.price_lines(content, products, db.session.get_one(Store, store_id))
     customer_id = content.get("customer_id")
     if customer_id is not None and db.session.get(Customer, customer_id) is None:
         reject_field(f"No customer with id {customer_id}.", ("customer_id",))
 
 
-def _as_json(values):
+def _as_json(values: Mapping[str, Any]) -> dict[str, Any]:
     """Drop absent fields; percents (Decimal) as strings so they are stored exactly."""
     return {name: str(value) if name == "discount_percent" else value
             for name, value in values.items() if value is not None}
 
 
-def _stored_content(data):
+def _stored_content(data: Mapping[str, Any]) -> dict[str, Any]:
     content = _as_json({name: value for name, value in data.items() if name not in ("label", "items")})
     content["items"] = [_as_json(line) for line in data["items"]]
     return content
 
 
-def park_cart(store_id, user_id, data):
+def park_cart(store_id: int, user_id: int, data: Mapping[str, Any]) -> Cart:
     _check_like_checkout(store_id, data)
     cart = Cart(store_id=store_id, label=data["label"], content=_stored_content(data), created_by_id=user_id)
     db.session.add(cart)
@@ -80,7 +82,7 @@ def park_cart(store_id, user_id, data):
     return cart
 
 
-def replace_cart(store_id, cart_id, data):
+def replace_cart(store_id: int, cart_id: int, data: Mapping[str, Any]) -> Cart:
     """Put new content in a parked cart (the customer added or dropped something)."""
     cart = get_cart(store_id, cart_id, for_update=True)  # a concurrent checkout waits, or has removed it
     _check_like_checkout(store_id, data)
@@ -90,14 +92,14 @@ def replace_cart(store_id, cart_id, data):
     return cart
 
 
-def delete_cart(store_id, cart_id):
-    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount
+def delete_cart(store_id: int, cart_id: int) -> None:
+    removed = db.session.execute(delete(Cart).where(Cart.id == cart_id, Cart.store_id == store_id)).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
     if not removed:
         raise NotFound(f"No parked cart with id {cart_id}; it may have been checked out or deleted.")
     db.session.commit()
 
 
-def resume_cart(store_id, cart_id, user_id):
+def resume_cart(store_id: int, cart_id: int, user_id: int) -> ResumedCart:
     """Record who resumed it and when; returns it with today's product details.
 
     Resuming again (the first till closed, say) is allowed and records the
@@ -116,7 +118,7 @@ def resume_cart(store_id, cart_id, user_id):
                        customer=_customer(cart.content.get("customer_id")))
 
 
-def _with_products(store_id, lines):
+def _with_products(store_id: int, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     product_ids = {line["product_id"] for line in lines}
     products = {
         product.id: product
@@ -134,5 +136,5 @@ def _with_products(store_id, lines):
     return enriched
 
 
-def _customer(customer_id):
+def _customer(customer_id: int | None) -> Customer | None:
     return db.session.get(Customer, customer_id) if customer_id is not None else None

@@ -10,9 +10,10 @@ possible.
 cart is checked by them too (app/sales/carts.py).
 """
 
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 
 from app.auth.approvals import verify_approval
 from app.catalog.models import Product
@@ -20,6 +21,7 @@ from app.customers.models import Customer
 from app.domain import Conflict, reject_field
 from app.driver_sql import DriverStatement
 from app.extensions import db
+from app.idempotency import Claim
 from app.inventory.models import Reason
 from app.inventory.services import InsufficientStock, StockChange, apply_stock_changes
 from app.models import utcnow
@@ -28,7 +30,7 @@ from app.sales.models import Cart
 from app.sales.numbering import business_date
 from app.sales.recording import record_sale
 from app.stores.models import Store
-from app.users.models import CASHIER
+from app.users.models import CASHIER, User
 
 
 class _ProductAndStore(NamedTuple):
@@ -51,7 +53,10 @@ _PRODUCT_COLUMNS = tuple(getattr(Product, field) for field in _PRODUCT_FIELDS)
 _STORE_COLUMNS = tuple(getattr(Store, field) for field in _STORE_FIELDS)
 
 
-def _check_sellable(item_lines, products):
+_P = TypeVar("_P", _ProductAndStore, Row[*tuple[Any, ...]])
+
+
+def _check_sellable(item_lines: Sequence[Mapping[str, Any]], products: dict[int, _P]) -> dict[int, _P]:
     for index, line in enumerate(item_lines):
         product = products.get(line["product_id"])
         if product is None:
@@ -61,7 +66,7 @@ def _check_sellable(item_lines, products):
     return products
 
 
-def load_sellable_products(item_lines):
+def load_sellable_products(item_lines: Sequence[Mapping[str, Any]]) -> dict[int, Row[*tuple[Any, ...]]]:
     product_ids = sorted({line["product_id"] for line in item_lines})
     rows = db.session.execute(select(*_PRODUCT_COLUMNS).where(Product.id.in_(product_ids))).all()
     return _check_sellable(item_lines, {row.id: row for row in rows})
@@ -80,7 +85,8 @@ _PRODUCTS_AND_STORE = DriverStatement(
 )
 
 
-def _load_products_and_store(store_id, item_lines):
+def _load_products_and_store(store_id: int, item_lines: Sequence[Mapping[str, Any]]
+                             ) -> tuple[dict[int, _ProductAndStore], _ProductAndStore]:
     """The products and the store's pricing settings in one query (a checkout's hot path)."""
     product_ids = sorted({line["product_id"] for line in item_lines})
     rows = [_ProductAndStore(*row) for row in _PRODUCTS_AND_STORE.rows({"store_id": store_id, "product_ids": product_ids})]
@@ -88,12 +94,13 @@ def _load_products_and_store(store_id, item_lines):
     return products, rows[0]
 
 
-def _discount_bp(data):
+def _discount_bp(data: Mapping[str, Any]) -> int | None:
     percent = data.get("discount_percent")
     return None if percent is None else pricing.percent_to_bp(percent)
 
 
-def price_lines(data, products, store):
+def price_lines(data: Mapping[str, Any], products: Mapping[int, _ProductAndStore | Row[*tuple[Any, ...]]],
+                store: Store | _ProductAndStore) -> pricing.PricedSale:
     lines = [
         pricing.LineIn(
             product_id=line["product_id"],
@@ -111,7 +118,8 @@ def price_lines(data, products, store):
         reject_field(str(error), error.field_path)
 
 
-def _discount_approver(cashier, priced, store, approval):
+def _discount_approver(cashier: User, priced: pricing.PricedSale, store: _ProductAndStore,
+                       approval: Mapping[str, Any] | None) -> int | None:
     """A cashier's discount above the store's limit needs a supervisor's PIN."""
     over_limit = priced.discount_idr * pricing.BP > priced.subtotal_idr * store.cashier_discount_limit_bp
     if cashier.role != CASHIER or not over_limit:
@@ -119,7 +127,7 @@ def _discount_approver(cashier, priced, store, approval):
     return verify_approval(approval, "give a discount above the store's limit", requester=cashier).id
 
 
-def _settle(priced, payments):
+def _settle(priced: pricing.PricedSale, payments: Sequence[Mapping[str, Any]]) -> tuple[list[pricing.Tender], int, int]:
     tenders = [pricing.Tender(p["method"], p["amount_idr"], p.get("reference")) for p in payments]
     try:
         return tenders, *pricing.settle(priced.total_idr, tenders)
@@ -127,7 +135,7 @@ def _settle(priced, payments):
         reject_field(str(error), error.field_path)
 
 
-def checkout(store_id, cashier, data, claim=None):
+def checkout(store_id: int, cashier: User, data: Mapping[str, Any], claim: Claim | None = None) -> dict[str, Any]:
     """Ring up a sale; returns the response body (the sale as the API shows it).
 
     The sale is written with plain statements (app/sales/recording.py) rather
@@ -203,7 +211,8 @@ _SALE_BODY_COLUMNS = (
 )
 
 
-def _new_sale_body(sale, cashier, customer, items, payments):
+def _new_sale_body(sale: Mapping[str, Any], cashier: User, customer: Customer | None, items: Sequence[Mapping[str, Any]],
+                   payments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The sale just written, as SaleOut shows it, built from the values written.
 
     The till's hot path: a dump through the schema cost more than the whole
@@ -222,7 +231,7 @@ def _new_sale_body(sale, cashier, customer, items, payments):
     }
 
 
-def _record_purchase(customer_id, total_idr):
+def _record_purchase(customer_id: int, total_idr: int) -> Customer | None:
     customer = db.session.scalars(
         update(Customer)
         .where(Customer.id == customer_id)
@@ -239,7 +248,7 @@ def _record_purchase(customer_id, total_idr):
     return customer
 
 
-def _remove_cart(store_id, cart_id, user_id):
+def _remove_cart(store_id: int, cart_id: int, user_id: int) -> None:
     """Close the parked cart this till is checking out, in the sale's transaction.
 
     A till closes only the cart it holds: the one its user last resumed, or
@@ -250,7 +259,7 @@ def _remove_cart(store_id, cart_id, user_id):
     """
     holder = func.coalesce(Cart.resumed_by_id, Cart.created_by_id)
     at_store = (Cart.id == cart_id, Cart.store_id == store_id)
-    removed = db.session.execute(delete(Cart).where(*at_store, holder == user_id)).rowcount
+    removed = db.session.execute(delete(Cart).where(*at_store, holder == user_id)).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult
     if not removed:
         held_elsewhere = db.session.scalar(select(func.count()).select_from(Cart).where(*at_store))
         db.session.rollback()
@@ -260,7 +269,7 @@ def _remove_cart(store_id, cart_id, user_id):
         raise Conflict("That parked cart was already checked out or deleted.")
 
 
-def _take_stock(store_id, sale_id, items, user_id):
+def _take_stock(store_id: int, sale_id: int, items: Sequence[Mapping[str, Any]], user_id: int) -> None:
     try:
         apply_stock_changes(
             store_id=store_id,

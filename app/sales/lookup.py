@@ -1,6 +1,10 @@
 """Looking sales up: one sale, the sales list, a sale's refunds."""
 
-from sqlalchemy import exists, select
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, exists, select
 
 from app.domain import NotFound
 from app.extensions import db
@@ -10,13 +14,13 @@ from app.sales.schemas import BIGINT_ID_MAX, SaleOut
 _sale_out = SaleOut()
 
 
-def check_sale_id(sale_id):
+def check_sale_id(sale_id: int) -> None:
     """An id past what the sales table holds is no sale: NotFound, not an out-of-range error from the database."""
     if not 0 < sale_id <= BIGINT_ID_MAX:
         raise NotFound(f"No sale with id {sale_id}.")
 
 
-def get_sale(store_id, sale_id):
+def get_sale(store_id: int, sale_id: int) -> Sale:
     check_sale_id(sale_id)
     sale = db.session.scalars(select(Sale).where(Sale.id == sale_id, Sale.store_id == store_id)).first()
     if sale is None:
@@ -24,13 +28,14 @@ def get_sale(store_id, sale_id):
     return sale
 
 
-def sale_body(store_id, sale_id):
+def sale_body(store_id: int, sale_id: int | str) -> dict[str, Any]:
     """The sale as the API shows it (used to replay an idempotent checkout)."""
     return _sale_out.dump(get_sale(store_id, int(sale_id)))
 
 
-def sales_query(store_id, date_from=None, date_to=None, cashier_id=None, customer_id=None, status=None,
-                method=None, number=None):
+def sales_query(store_id: int, date_from: date | None = None, date_to: date | None = None, cashier_id: int | None = None,
+                customer_id: int | None = None, status: str | None = None, method: str | None = None,
+                number: str | None = None) -> Select[Sale]:
     query = select(Sale).where(Sale.store_id == store_id).order_by(Sale.id.desc())
     if date_from:
         query = query.where(Sale.business_date >= date_from)
@@ -49,6 +54,6 @@ def sales_query(store_id, date_from=None, date_to=None, cashier_id=None, custome
     return query
 
 
-def refunds_of(store_id, sale_id):
+def refunds_of(store_id: int, sale_id: int) -> Sequence[Refund]:
     get_sale(store_id, sale_id)
     return db.session.scalars(select(Refund).where(Refund.sale_id == sale_id).order_by(Refund.id)).all()

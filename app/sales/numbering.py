@@ -14,7 +14,7 @@ bumped inside the checkout's transaction, which SQLite serializes anyway.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -28,24 +28,24 @@ from app.sales.models import Sale, SaleCounter
 log = logging.getLogger(__name__)
 _SEQUENCE_PREFIX = "sale_no_"
 # Sequences this process knows exist, per database.
-_known_sequences = set()
+_known_sequences: set[tuple[str, str]] = set()
 
 
-def business_date(moment=None):
+def business_date(moment: datetime | None = None) -> date:
     """The store's local calendar date now (or at `moment`)."""
     zone = ZoneInfo(current_app.config["STORE_TIMEZONE"])
     return (moment or datetime.now(zone)).astimezone(zone).date()
 
 
-def _sequence_name(store_id, day):
+def _sequence_name(store_id: int, day: date) -> str:
     return f"{_SEQUENCE_PREFIX}{int(store_id)}_{day:%Y%m%d}"
 
 
-def _sequence_exists(name):
+def _sequence_exists(name: str) -> bool:
     return db.session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
 
 
-def _next_free_number(store_id, day):
+def _next_free_number(store_id: int, day: date) -> int:
     """One past the highest number the day already has: a sequence (re)created mid-day never repeats one."""
     highest = db.session.scalar(
         select(func.max(func.split_part(Sale.number, "-", 3).cast(Integer)))
@@ -54,7 +54,7 @@ def _next_free_number(store_id, day):
     return (highest or 0) + 1
 
 
-def _ensure_sequence(name, store_id, day):
+def _ensure_sequence(name: str, store_id: int, day: date) -> None:
     """Create the day's sequence if it is missing, inside the checkout's transaction.
 
     Not on a connection of its own: the request already holds one pooled
@@ -81,24 +81,24 @@ def _ensure_sequence(name, store_id, day):
             raise
 
 
-def number_prefix(day):
+def number_prefix(day: date) -> str:
     return f"S-{day:%Y%m%d}-"
 
 
-def format_number(day, number):
+def format_number(day: date, number: int) -> str:
     return f"{number_prefix(day)}{number:04d}"
 
 
-def day_sequence(store_id, day):
+def day_sequence(store_id: int, day: date) -> str:
     """PostgreSQL: the store's number sequence for `day`, created if missing (the sale INSERT takes its next value)."""
     name = _sequence_name(store_id, day)
     _ensure_sequence(name, store_id, day)
     return name
 
 
-def allocate_sale_number(store_id, day):
+def allocate_sale_number(store_id: int, day: date) -> str:
     """The next number on a database without sequences (SQLite): a counter row bumped in the checkout."""
-    number = db.session.scalar(
+    number = db.session.execute(
         sqlite_insert(SaleCounter)
         .values(store_id=store_id, business_date=day, last_number=1)
         .on_conflict_do_update(
@@ -106,11 +106,11 @@ def allocate_sale_number(store_id, day):
             set_={"last_number": SaleCounter.last_number + 1},
         )
         .returning(SaleCounter.last_number)
-    )
+    ).scalar_one()
     return format_number(day, number)
 
 
-def drop_old_sequences(keep_days=7):
+def drop_old_sequences(keep_days: int = 7) -> int:
     """Drop the number sequences of days long past; returns how many went."""
     if db.engine.dialect.name != "postgresql":
         return 0

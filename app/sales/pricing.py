@@ -21,24 +21,26 @@ The rules, in order (each rounding is half up to the whole rupiah):
 Rates are basis points: 1100 = 11 %.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from app.sales import statuses
 
 BP = 10_000
 
 
-def round_half_up(numerator, denominator):
+def round_half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half up, for non-negative integers."""
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def percent_to_bp(percent):
+def percent_to_bp(percent: Decimal | float) -> int:
     """A Decimal percent with at most two places (12.5) as basis points (1250)."""
     return int(percent * 100)
 
 
-def share_out(amount, weights):
+def share_out(amount: int, weights: Sequence[int]) -> list[int]:
     """Split `amount` in proportion to `weights` so the parts add up to `amount` exactly."""
     total_weight = sum(weights)
     if amount == 0 or total_weight == 0:
@@ -93,12 +95,12 @@ class PricedSale:
 class PricingError(ValueError):
     """A discount larger than what it applies to; the message says which."""
 
-    def __init__(self, message, field_path):
+    def __init__(self, message: str, field_path: tuple[str | int, ...]) -> None:
         super().__init__(message)
         self.field_path = field_path
 
 
-def _line_discount(index, gross, line):
+def _line_discount(index: int, gross: int, line: LineIn) -> int:
     if line.discount_bp is not None:
         return round_half_up(gross * line.discount_bp, BP)
     amount = line.discount_idr or 0
@@ -108,7 +110,8 @@ def _line_discount(index, gross, line):
     return amount
 
 
-def price_sale(lines, rates, sale_discount_idr=None, sale_discount_bp=None):
+def price_sale(lines: Sequence[LineIn], rates: Rates, sale_discount_idr: int | None = None,
+               sale_discount_bp: int | None = None) -> PricedSale:
     priced = []
     for index, line in enumerate(lines):
         gross = line.unit_price_idr * line.qty
@@ -126,8 +129,8 @@ def price_sale(lines, rates, sale_discount_idr=None, sale_discount_bp=None):
                                ("discount_idr",))
 
     line_nets = [line.gross_idr - line.line_discount_idr for line in priced]
-    for line, share in zip(priced, share_out(sale_discount, line_nets)):
-        line.sale_discount_share_idr = share
+    for priced_line, share in zip(priced, share_out(sale_discount, line_nets)):
+        priced_line.sale_discount_share_idr = share
 
     net = after_lines - sale_discount
     service = round_half_up(net * rates.service_charge_bp, BP)
@@ -140,8 +143,8 @@ def price_sale(lines, rates, sale_discount_idr=None, sale_discount_bp=None):
         total = taxable + tax
 
     final_nets = [line.gross_idr - line.line_discount_idr - line.sale_discount_share_idr for line in priced]
-    for line, share in zip(priced, share_out(total, final_nets)):
-        line.total_share_idr = share
+    for priced_line, share in zip(priced, share_out(total, final_nets)):
+        priced_line.total_share_idr = share
 
     return PricedSale(
         lines=priced,
@@ -162,7 +165,7 @@ class Tender:
     reference: str | None = None
 
 
-def settle(total_idr, tenders):
+def settle(total_idr: int, tenders: Sequence[Tender]) -> tuple[int, int]:
     """(paid, change) for these tenders, or a PricingError saying what is wrong.
 
     Change is given only from cash: card, QRIS and transfer together may not
@@ -179,14 +182,14 @@ def settle(total_idr, tenders):
     return paid, paid - total_idr
 
 
-def refund_amount(item_total_share, item_qty, already_refunded_qty, qty):
+def refund_amount(item_total_share: int, item_qty: int, already_refunded_qty: int, qty: int) -> int:
     """What `qty` more units of a line give back.
 
     Measured from the cumulative share (rounded) so that refunds made one
     unit at a time add up to exactly the line's share, never more.
     """
 
-    def refunded_after(units):
+    def refunded_after(units: int) -> int:
         return round_half_up(item_total_share * units, item_qty)
 
     return refunded_after(already_refunded_qty + qty) - refunded_after(already_refunded_qty)

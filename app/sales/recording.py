@@ -10,6 +10,8 @@ commits the sale together with its stock movements.
 """
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -34,7 +36,7 @@ ITEM_COLUMNS = {
 PAYMENT_COLUMNS = {"method": "text", "amount_idr": "bigint", "reference": "text"}
 
 
-def _rows_of(parameter, alias, columns):
+def _rows_of(parameter: str, alias: str, columns: Mapping[str, str]) -> str:
     """A JSON array parameter as rows in their order: `alias`(columns..., position)."""
     definition = ", ".join(f"{column} {type_}" for column, type_ in columns.items())
     return (f"ROWS FROM (jsonb_to_recordset(CAST(:{parameter} AS jsonb)) AS ({definition})) "
@@ -82,7 +84,8 @@ _INSERT_PAYMENTS = insert(SalePayment.__table__)
 _KEY_COLUMNS = ("scope", "key", "request_hash", "response_status", "created_at", "expires_at")
 
 
-def record_sale(sale, items, payments, key_record=None):
+def record_sale(sale: Mapping[str, Any], items: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[str, Any]],
+                key_record: Mapping[str, Any] | None = None) -> tuple[int, str, Sequence[int]]:
     """Insert the sale (numbered for its store and business date), its lines and tenders.
 
     `sale` holds SALE_COLUMNS, each item ITEM_COLUMNS and each payment

@@ -4,6 +4,9 @@ Both lock the sale's row first (`_lock_sale`), so a void and a refund of the
 same sale, or two refunds, take turns and never return a unit twice.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import select, update
 
 from app.auth.approvals import verify_approval
@@ -18,10 +21,11 @@ from app.sales.lookup import get_sale
 from app.sales.models import Refund, RefundItem, Sale
 from app.sales.numbering import business_date
 from app.sales.statuses import SaleStatus
-from app.users.models import CASHIER
+from app.users.models import CASHIER, User
 
 
-def _lock_sale(store_id, sale_id, user, approval, action):
+def _lock_sale(store_id: int, sale_id: int, user: User, approval: Mapping[str, Any] | None,
+               action: str) -> tuple[Sale, int | None]:
     """The sale, locked for this transaction and re-read, and who approved `action` (a cashier needs a PIN)."""
     get_sale(store_id, sale_id)  # 404 before a PIN is checked (and counted if wrong)
     approver_id = verify_approval(approval, action, requester=user).id if user.role == CASHIER else None
@@ -34,7 +38,7 @@ def _lock_sale(store_id, sale_id, user, approval, action):
     return sale, approver_id
 
 
-def void_sale(store_id, sale_id, user, reason, approval=None):
+def void_sale(store_id: int, sale_id: int, user: User, reason: str, approval: Mapping[str, Any] | None = None) -> Sale:
     """Cancel today's sale: stock comes back once, the customer's totals are undone."""
     sale, approver_id = _lock_sale(store_id, sale_id, user, approval, "void a sale")
     if sale.status == SaleStatus.VOIDED:
@@ -60,7 +64,7 @@ def void_sale(store_id, sale_id, user, reason, approval=None):
     return sale
 
 
-def _undo_purchase(customer_id, amount_idr, count):
+def _undo_purchase(customer_id: int | None, amount_idr: int, count: bool) -> None:
     if customer_id is None:
         return
     values = {"total_spent_idr": Customer.total_spent_idr - amount_idr}
@@ -69,13 +73,13 @@ def _undo_purchase(customer_id, amount_idr, count):
     db.session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
 
 
-def refund_sale(store_id, sale_id, user, data):
+def refund_sale(store_id: int, sale_id: int, user: User, data: Mapping[str, Any]) -> Refund:
     """Give back some or all units of some lines; never more than was sold."""
     sale, approver_id = _lock_sale(store_id, sale_id, user, data.get("approval"), "refund a sale")
     if sale.status == SaleStatus.VOIDED:
         raise Conflict(f"Sale {sale.number} is voided; nothing to refund.")
     items = {item.id: item for item in sale.items}
-    wanted = {}
+    wanted: dict[int, int] = {}
     for index, line in enumerate(data["items"]):
         if line["sale_item_id"] not in items:
             reject_field(f"Sale {sale.number} has no line {line['sale_item_id']}.", ("items", index, "sale_item_id"))

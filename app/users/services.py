@@ -1,6 +1,9 @@
 """Staff accounts: creation, changes and the rules that keep an admin around."""
 
-from sqlalchemy import func, or_, select
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
 
 from app.auth.passwords import check_new_password, hash_password, verify_password
 from app.domain import Conflict, Invalid
@@ -13,15 +16,15 @@ from app.users.models import ADMIN, User
 WRONG_CURRENT_PASSWORD = "Wrong password."
 
 
-def normalize_username(username):
+def normalize_username(username: str) -> str:
     return username.strip().lower()
 
 
-def find_by_username(username):
+def find_by_username(username: str) -> User | None:
     return db.session.scalars(select(User).where(User.username == normalize_username(username))).first()
 
 
-def users_query(q=None, role=None, is_active=None):
+def users_query(q: str | None = None, role: str | None = None, is_active: bool | None = None) -> Select[User]:
     query = select(User).order_by(User.username)
     if q:
         # autoescape: '_' is a username character and '%' may be typed; both are searched for literally.
@@ -36,11 +39,12 @@ def users_query(q=None, role=None, is_active=None):
     return query
 
 
-def get_user(user_id):
+def get_user(user_id: int) -> User:
     return get_or_raise(User, user_id, "user")
 
 
-def create_user(*, username, full_name, role, password, store=None, weak_password_allowed=False):
+def create_user(*, username: str, full_name: str, role: str, password: str, store: Store | None = None,
+                weak_password_allowed: bool = False) -> User:
     """A new active user; raises WeakPassword for a guessable password unless `weak_password_allowed` (demo data)."""
     username = normalize_username(username)
     if find_by_username(username) is not None:
@@ -61,14 +65,14 @@ def create_user(*, username, full_name, role, password, store=None, weak_passwor
     return user
 
 
-def _lock_active_admins():
+def _lock_active_admins() -> Sequence[int]:
     """Lock the active admins' rows so two admins demoting each other cannot both succeed."""
     return db.session.scalars(
         select(User.id).where(User.role == ADMIN, User.is_active.is_(True)).order_by(User.id).with_for_update()
     ).all()
 
 
-def update_user(user_id, changes, *, actor_id):
+def update_user(user_id: int, changes: Mapping[str, Any], *, actor_id: int) -> User:
     """Apply `changes` by the admin `actor_id`, who may not lock themselves out nor leave no admin."""
     user = get_user(user_id)
     if user.id == actor_id:
@@ -90,7 +94,7 @@ def update_user(user_id, changes, *, actor_id):
     return user
 
 
-def _refuse_own_lockout(user, changes):
+def _refuse_own_lockout(user: User, changes: Mapping[str, Any]) -> None:
     """Deactivating or demoting oneself is another admin's call: a slip, or a stolen token, would lock the owner out."""
     if changes.get("is_active") is False:
         raise Conflict("You cannot deactivate your own account; another admin must do it.",
@@ -100,7 +104,7 @@ def _refuse_own_lockout(user, changes):
                        errors={"json": {"role": ["Not on your own account."]}})
 
 
-def reset_password(user_id, new_password, *, actor_id):
+def reset_password(user_id: int, new_password: str, *, actor_id: int) -> User:
     """An admin sets another user's new password; every token the user holds stops working."""
     user = get_user(user_id)
     if user.id == actor_id:
@@ -113,14 +117,14 @@ def reset_password(user_id, new_password, *, actor_id):
     return user
 
 
-def confirm_password(user, current_password):
+def confirm_password(user: User, current_password: str) -> None:
     """Invalid unless `current_password` is the user's: what a stolen token alone cannot give."""
     if not verify_password(user.password_hash, current_password):
         raise Invalid("The current password is wrong.",
                       errors={"json": {"current_password": [WRONG_CURRENT_PASSWORD]}})
 
 
-def change_own_password(user, current_password, new_password):
+def change_own_password(user: User, current_password: str, new_password: str) -> User:
     confirm_password(user, current_password)
     _check_new_password(user, new_password)
     user.password_hash = hash_password(new_password)
@@ -129,6 +133,6 @@ def change_own_password(user, current_password, new_password):
     return user
 
 
-def _check_new_password(user, new_password):
-    store = db.session.get(Store, user.store_id)
+def _check_new_password(user: User, new_password: str) -> None:
+    store = db.session.get_one(Store, user.store_id)
     check_new_password(new_password, field="new_password", personal=(user.username, user.full_name, store.name))
