@@ -98,7 +98,8 @@ def refund_sale(store_id: int, sale_id: int, user: User, data: Mapping[str, Any]
         refund.items.append(RefundItem(sale_item_id=item.id, product_id=item.product_id, qty=qty, amount_idr=amount))
     refund.amount_idr = sum(line.amount_idr for line in refund.items)
     sale.refunded_idr += refund.amount_idr
-    sale.status = "refunded" if all(i.refunded_qty == i.qty for i in sale.items) else "partially_refunded"
+    fully = all(i.refunded_qty == i.qty for i in sale.items)
+    sale.status = SaleStatus.REFUNDED if fully else SaleStatus.PARTIALLY_REFUNDED
     db.session.add(refund)
     db.session.flush()
     if refund.restocked:

@@ -32,6 +32,8 @@ def _literals(node):
         return [node.value]
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return [value for element in node.elts for value in _literals(element)]
+    if isinstance(node, ast.IfExp):  # status = "a" if ... else "b"
+        return _literals(node.body) + _literals(node.orelse)
     return []
 
 
@@ -79,13 +81,15 @@ if order.status == "paid": pass
 if attempt.status in ("pending", "challenge"): pass
 query.where(Order.status.in_(["expired"]))
 order.status = "cancelled"
+sale.status = "refunded" if whole else "partially_refunded"
 update(Order).values(payment_status="none")
 if transaction_status == "pending": pass
 class Kind(StrEnum):
     PAID = "paid"
 '''
     found = sorted(line.split(": ", 1)[1] for line in bare_statuses(source, "x.py"))
-    assert found == sorted(["'paid'", "'pending'", "'challenge'", "'expired'", "'cancelled'", "'none'"])
+    assert found == sorted(["'paid'", "'pending'", "'challenge'", "'expired'", "'cancelled'", "'none'",
+                            "'refunded'", "'partially_refunded'"])
 
 
 def test_check_constraints_read_as_before():
