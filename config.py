@@ -85,6 +85,14 @@ def secret_strength_bits(value):
     return zxcvbn(value[:100])["guesses_log10"] * math.log2(10)
 
 
+def midtrans_base_urls(is_production):
+    """(Snap, core API) base URLs: from the environment, else Midtrans's own for the mode."""
+    return (
+        env("MIDTRANS_SNAP_BASE_URL", MIDTRANS_PRODUCTION_SNAP_URL if is_production else MIDTRANS_SANDBOX_SNAP_URL),
+        env("MIDTRANS_API_BASE_URL", MIDTRANS_PRODUCTION_API_URL if is_production else MIDTRANS_SANDBOX_API_URL),
+    )
+
+
 def _instance_secrets():
     """Secrets generated on first use and shared by every local process.
 
@@ -133,14 +141,7 @@ class Config:
     MIDTRANS_SERVER_KEY = env("MIDTRANS_SERVER_KEY", SIMULATOR_SERVER_KEY)
     MIDTRANS_CLIENT_KEY = env("MIDTRANS_CLIENT_KEY", SIMULATOR_CLIENT_KEY)
     MIDTRANS_IS_PRODUCTION = env_bool("MIDTRANS_IS_PRODUCTION", False)
-    MIDTRANS_SNAP_BASE_URL = env(
-        "MIDTRANS_SNAP_BASE_URL",
-        MIDTRANS_PRODUCTION_SNAP_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_SNAP_URL,
-    )
-    MIDTRANS_API_BASE_URL = env(
-        "MIDTRANS_API_BASE_URL",
-        MIDTRANS_PRODUCTION_API_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_API_URL,
-    )
+    MIDTRANS_SNAP_BASE_URL, MIDTRANS_API_BASE_URL = midtrans_base_urls(MIDTRANS_IS_PRODUCTION)
     MIDTRANS_NOTIFICATION_URL = env("MIDTRANS_NOTIFICATION_URL")
 
     # An order holds its stock this long after placing; starting a payment extends it to
@@ -266,14 +267,7 @@ class ProductionConfig(Config):
     # Production talks to Midtrans production unless told otherwise (a staging
     # server on sandbox keys sets MIDTRANS_IS_PRODUCTION=false).
     MIDTRANS_IS_PRODUCTION = env_bool("MIDTRANS_IS_PRODUCTION", True)
-    MIDTRANS_SNAP_BASE_URL = env(
-        "MIDTRANS_SNAP_BASE_URL",
-        MIDTRANS_PRODUCTION_SNAP_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_SNAP_URL,
-    )
-    MIDTRANS_API_BASE_URL = env(
-        "MIDTRANS_API_BASE_URL",
-        MIDTRANS_PRODUCTION_API_URL if MIDTRANS_IS_PRODUCTION else MIDTRANS_SANDBOX_API_URL,
-    )
+    MIDTRANS_SNAP_BASE_URL, MIDTRANS_API_BASE_URL = midtrans_base_urls(MIDTRANS_IS_PRODUCTION)
 
     @classmethod
     def problems(cls):
