@@ -10,13 +10,9 @@ the old `cart_id`. Every answer and the carts left in the file are printed as
 one JSON document; tests/unit/test_sqlite_carts.py checks it.
 """
 
-import json
-import logging
 import sqlite3
-import sys
-import traceback
 
-from tests.sqlite_till import ErrorsLogged, Till, create_staff, made
+from tests.sqlite_till import made, run
 
 
 def carts_in_file(database_path):
@@ -49,26 +45,5 @@ def carts_at_the_till(till, seen):
     seen["file"] = carts_in_file(till.database_path)
 
 
-def main():
-    from sqlalchemy import make_url
-
-    from app import create_app
-
-    app = create_app()
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "sqlite":
-        raise SystemExit("tests.sqlite_carts runs on SQLite only; set DATABASE_URL=sqlite:///...")
-    create_staff(app)
-    errors_logged = ErrorsLogged()
-    logging.getLogger().addHandler(errors_logged)
-    seen = {}
-    try:
-        carts_at_the_till(Till(app.test_client(), url.database, errors_logged), seen)
-    except Exception:
-        seen["stopped_by"] = traceback.format_exc()
-    json.dump(seen, sys.stdout)
-    print()
-
-
 if __name__ == "__main__":
-    main()
+    run(carts_at_the_till, "tests.sqlite_carts")

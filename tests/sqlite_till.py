@@ -168,7 +168,8 @@ def day_at_the_till(till, seen):
     seen["over_refund"] = till.refund(second_sale, kopi_line, 2)
 
 
-def main():
+def run(scenario, name):
+    """Run `scenario(till, seen)` on the SQLite database of DATABASE_URL; print what it saw as one JSON line."""
     from sqlalchemy import make_url
 
     from app import create_app
@@ -176,13 +177,13 @@ def main():
     app = create_app()
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
-        raise SystemExit("tests.sqlite_till runs on SQLite only; set DATABASE_URL=sqlite:///...")
+        raise SystemExit(f"{name} runs on SQLite only; set DATABASE_URL=sqlite:///...")
     create_staff(app)
     errors_logged = ErrorsLogged()
     logging.getLogger().addHandler(errors_logged)
     seen = {}
     try:
-        day_at_the_till(Till(app.test_client(), url.database, errors_logged), seen)
+        scenario(Till(app.test_client(), url.database, errors_logged), seen)
     except Exception:
         # A step the rest of the day needed failed: the steps before it stand, the test reports where it stopped.
         seen["stopped_by"] = traceback.format_exc()
@@ -191,4 +192,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(day_at_the_till, "tests.sqlite_till")

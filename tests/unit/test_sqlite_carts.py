@@ -6,28 +6,14 @@ SQLite reused the id of a deleted last row until its tables had AUTOINCREMENT
 SQLite file in a process of its own.
 """
 
-import json
-import os
-
 import pytest
 
-from tests.unit.test_sqlite_first_look import run_in_app_env
+from tests.unit.test_sqlite_first_look import run_on_fresh_sqlite
 
 
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory, test_config):
-    database = tmp_path_factory.mktemp("sqlite-carts") / "pos.sqlite3"
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "DATABASE_URL": f"sqlite:///{database}",
-        "REDIS_URL": test_config.REDIS_URL,
-        "CELERY_BROKER_URL": test_config.CELERY_BROKER_URL,
-        "CELERY_RESULT_BACKEND": test_config.CELERY_RESULT_BACKEND,
-    }
-    run_in_app_env(env, "-m", "flask", "--app", "wsgi", "db", "upgrade")
-    printed = run_in_app_env(env, "-m", "tests.sqlite_carts")
-    return json.loads(printed.strip().splitlines()[-1])
+    return run_on_fresh_sqlite(tmp_path_factory.mktemp("sqlite-carts") / "pos.sqlite3", test_config, "tests.sqlite_carts")
 
 
 def test_a_new_cart_gets_a_new_id_and_survives_a_checkout_sent_with_the_old_one(seen):

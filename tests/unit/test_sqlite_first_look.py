@@ -33,10 +33,8 @@ def run_in_app_env(env, *args):
     return finished.stdout
 
 
-@pytest.fixture(scope="module")
-def first_look(tmp_path_factory, test_config):
-    """Migrate a fresh SQLite file, spend a day at the till on it; returns (what the till saw, the file)."""
-    database = tmp_path_factory.mktemp("first-look") / "pos.sqlite3"
+def run_on_fresh_sqlite(database, test_config, module):
+    """Migrate a fresh SQLite file and run the till script `module` on it; returns what the till saw."""
     # This run's own Redis databases, so nothing of another run is touched.
     env = {
         **os.environ,
@@ -47,8 +45,15 @@ def first_look(tmp_path_factory, test_config):
         "CELERY_RESULT_BACKEND": test_config.CELERY_RESULT_BACKEND,
     }
     run_in_app_env(env, "-m", "flask", "--app", "wsgi", "db", "upgrade")
-    printed = run_in_app_env(env, "-m", "tests.sqlite_till")
-    return json.loads(printed.strip().splitlines()[-1]), database
+    printed = run_in_app_env(env, "-m", module)
+    return json.loads(printed.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def first_look(tmp_path_factory, test_config):
+    """Migrate a fresh SQLite file, spend a day at the till on it; returns (what the till saw, the file)."""
+    database = tmp_path_factory.mktemp("first-look") / "pos.sqlite3"
+    return run_on_fresh_sqlite(database, test_config, "tests.sqlite_till"), database
 
 
 @pytest.fixture(scope="module")
